@@ -1,0 +1,102 @@
+import semver from 'semver';
+import { KsailError } from '../errors.js';
+import { validateRegistryEndpoint } from './oci-registry.js';
+
+/** OCIArtifact (data model): a versioned bundle of manifests in the local registry. */
+export interface OCIArtifact {
+  /** Logical name, e.g. `workloads/app`. */
+  name: string;
+  version: string;
+  registryEndpoint: string;
+  /** Repository path in the registry, e.g. `ksail/workloads/app`. */
+  repository: string;
+  /** Usually equals `version`. */
+  tag: string;
+  sourcePath: string;
+  createdAt?: string;
+}
+
+export type BumpPolicy = 'patch' | 'minor' | 'major';
+export const BUMP_POLICIES: readonly BumpPolicy[] = ['patch', 'minor', 'major'];
+
+/** Data model rule: `OCIArtifact.Version` MUST be valid semver (FR-007). Returns the normalised version. */
+export const validateVersion = (version: string): string => {
+  const valid = semver.valid(version);
+  if (valid === null || valid !== version) {
+    throw new KsailError(
+      'version-invalid',
+      `version "${version}" is not a semantic version; use MAJOR.MINOR.PATCH such as 1.0.3 (no leading "v")`,
+    );
+  }
+  return valid;
+};
+
+/** OCI distribution spec repository name grammar (lowercase path components). */
+const REPOSITORY_PATTERN =
+  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+export const validateRepository = (repository: string): string => {
+  if (!REPOSITORY_PATTERN.test(repository) || repository.length > 255) {
+    throw new KsailError(
+      'model-invalid',
+      `repository "${repository}" is not a valid OCI repository name; use lowercase letters, digits, ".", "_", "-" and "/" separators, for example ksail/workloads/app`,
+    );
+  }
+  return repository;
+};
+
+/** OCI tag grammar; semver versions always satisfy it. */
+export const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+
+/** Data model rule: `FluxOCIRepository.spec.url` MUST be `oci://<endpoint>/<repository>`. */
+export const ociUrl = (endpoint: string, repository: string): string =>
+  `oci://${endpoint}/${validateRepository(repository)}`;
+
+/** Checks a url against the rule, given the endpoint it must use. */
+export const validateOciUrl = (url: string, endpoint: string): { repository: string } => {
+  const prefix = `oci://${endpoint}/`;
+  if (!url.startsWith(prefix)) {
+    throw new KsailError('model-invalid', `OCIRepository url "${url}" must start with ${prefix}`);
+  }
+  return { repository: validateRepository(url.slice(prefix.length)) };
+};
+
+/** Builds an artifact record, enforcing every OCIArtifact rule. */
+export const createArtifact = (fields: OCIArtifact): OCIArtifact => {
+  validateRegistryEndpoint(fields.registryEndpoint);
+  validateVersion(fields.version);
+  validateRepository(fields.repository);
+  if (!TAG_PATTERN.test(fields.tag)) {
+    throw new KsailError('model-invalid', `tag "${fields.tag}" is not a valid OCI tag`);
+  }
+  return fields;
+};
+
+/** The next version: bump the highest valid semver tag, or use `initialVersion` when there is none. */
+export const nextVersion = (tags: readonly string[], bump: BumpPolicy, initialVersion: string): string => {
+  const highest = highestVersion(tags);
+  if (highest === undefined) return validateVersion(initialVersion);
+  const next = semver.inc(highest, bump);
+  if (next === null) throw new KsailError('version-invalid', `cannot bump version ${highest}`);
+  return next;
+};
+
+/** The highest valid semver tag; non-semver tags (such as `latest`) are ignored. */
+export const highestVersion = (tags: readonly string[]): string | undefined =>
+  sortVersionsDescending(tags)[0];
+
+/** Valid semver tags, highest first. */
+export const sortVersionsDescending = (tags: readonly string[]): string[] =>
+  tags.filter((tag) => semver.valid(tag) === tag).sort((a, b) => semver.rcompare(a, b));
+
+/** An explicit `--version` must be semver and higher than the current version. */
+export const validateExplicitVersion = (version: string, current: string | undefined): string => {
+  validateVersion(version);
+  if (current !== undefined && !semver.gt(version, current)) {
+    throw new KsailError(
+      'version-invalid',
+      `version ${version} is not higher than the current version ${current}; pick a version above ${current}`,
+    );
+  }
+  return version;
+};

@@ -1,0 +1,145 @@
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+
+/**
+ * A real OCI registry for tests: `registry:3` through Docker when an engine answers, else Debian's
+ * `docker-registry` binary as a child process. Every container and volume carries TEST_LABEL so that tests
+ * (and a crashed run's successor) can remove them by label.
+ */
+export const TEST_LABEL = 'io.ksail-fluxd.test';
+
+export interface TestRegistry {
+  /** `127.0.0.1:<port>` */
+  endpoint: string;
+  port: number;
+  kind: 'docker' | 'process';
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const dockerAvailable = async (): Promise<boolean> => {
+  const result = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    reject: false,
+    timeout: 5000,
+  });
+  return result.exitCode === 0;
+};
+
+export const waitForRegistry = async (endpoint: string, timeoutMs = 15_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(`http://${endpoint}/v2/`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`test registry at ${endpoint} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+export const startDockerRegistry = async (
+  options: { port?: number; name?: string } = {},
+): Promise<TestRegistry> => {
+  const port = options.port ?? (await freePort());
+  const name = options.name ?? `ksail-fluxd-test-registry-${port}`;
+  await execa('docker', [
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--label',
+    `${TEST_LABEL}=true`,
+    '-p',
+    `127.0.0.1:${port}:5000`,
+    '-e',
+    'REGISTRY_STORAGE_DELETE_ENABLED=true',
+    'registry:3',
+  ]);
+  const endpoint = `127.0.0.1:${port}`;
+  await waitForRegistry(endpoint);
+  return {
+    endpoint,
+    port,
+    kind: 'docker',
+    stop: async () => {
+      await execa('docker', ['stop', '-t', '1', name]);
+    },
+    start: async () => {
+      await execa('docker', ['start', name]);
+      await waitForRegistry(endpoint);
+    },
+    close: async () => {
+      await execa('docker', ['rm', '-f', '-v', name], { reject: false });
+    },
+  };
+};
+
+export const startProcessRegistry = async (options: { port?: number } = {}): Promise<TestRegistry> => {
+  const port = options.port ?? (await freePort());
+  const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-registry-'));
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log: {level: error}',
+      'storage:',
+      `  filesystem: {rootdirectory: ${join(dir, 'data')}}`,
+      '  delete: {enabled: true}',
+      `http: {addr: "127.0.0.1:${port}"}`,
+      '',
+    ].join('\n'),
+  );
+  const endpoint = `127.0.0.1:${port}`;
+  let child: ResultPromise | undefined;
+  const start = async (): Promise<void> => {
+    child = execa('docker-registry', ['serve', config], { reject: false, stdio: 'ignore' });
+    await waitForRegistry(endpoint);
+  };
+  const stop = async (): Promise<void> => {
+    child?.kill('SIGTERM');
+    await child;
+    child = undefined;
+  };
+  await start();
+  return {
+    endpoint,
+    port,
+    kind: 'process',
+    start,
+    stop,
+    close: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** Docker when it answers, else the binary. */
+export const startTestRegistry = async (): Promise<TestRegistry> =>
+  (await dockerAvailable()) ? startDockerRegistry() : startProcessRegistry();
+
+/** Removes every container, volume and network a test created (by label), even after a crash. */
+export const removeLabelled = async (label = TEST_LABEL): Promise<void> => {
+  if (!(await dockerAvailable())) return;
+  const ids = await execa('docker', ['ps', '-aq', '--filter', `label=${label}`], { reject: false });
+  const containers = ids.stdout.split('\n').filter(Boolean);
+  if (containers.length) await execa('docker', ['rm', '-f', '-v', ...containers], { reject: false });
+  const volumes = await execa('docker', ['volume', 'ls', '-q', '--filter', `label=${label}`], {
+    reject: false,
+  });
+  const names = volumes.stdout.split('\n').filter(Boolean);
+  if (names.length) await execa('docker', ['volume', 'rm', '-f', ...names], { reject: false });
+  const networks = await execa('docker', ['network', 'ls', '-q', '--filter', `label=${label}`], {
+    reject: false,
+  });
+  const nets = networks.stdout.split('\n').filter(Boolean);
+  if (nets.length) await execa('docker', ['network', 'rm', ...nets], { reject: false });
+};
