@@ -21,6 +21,12 @@ export const BUMP_POLICIES: readonly BumpPolicy[] = ['patch', 'minor', 'major'];
 
 /** Data model rule: `OCIArtifact.Version` MUST be valid semver (FR-007). Returns the normalised version. */
 export const validateVersion = (version: string): string => {
+  if (version.includes('+')) {
+    throw new KsailError(
+      'version-invalid',
+      `version "${version}" has build metadata ("+..."), which an OCI tag cannot hold; drop the "+" part or use a pre-release such as 1.0.3-build.5`,
+    );
+  }
   const valid = semver.valid(version);
   if (valid === null || valid !== version) {
     throw new KsailError(

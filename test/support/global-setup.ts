@@ -1,6 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { removeLabelled, startTestRegistry } from './test-registry.js';
+import { removeStaleShared, SHARED_LABEL, startTestRegistry } from './test-registry.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,14 +10,16 @@ declare module 'vitest' {
   }
 }
 
-/** Starts one real registry for the integration project and removes everything labelled afterwards. */
+/**
+ * Starts one real registry for the integration project and removes it afterwards. Tests remove their own
+ * containers by TEST_LABEL; the shared registry has its own label so that they never remove it.
+ */
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
-  await removeLabelled();
-  const registry = await startTestRegistry();
+  await removeStaleShared();
+  const registry = await startTestRegistry({ label: `${SHARED_LABEL}=${process.pid}` });
   project.provide('registryEndpoint', registry.endpoint);
   project.provide('registryKind', registry.kind);
   return async () => {
     await Promise.allSettled([registry.close()]);
-    await removeLabelled();
   };
 }

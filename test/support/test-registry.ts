@@ -10,6 +10,11 @@ import { freePort } from './free-port.js';
  * (and a crashed run's successor) can remove them by label.
  */
 export const TEST_LABEL = 'io.ksail-fluxd.test';
+/**
+ * The shared registry of a test run carries this label (value: the owning pid) instead of TEST_LABEL, so that
+ * tests removing their own containers by TEST_LABEL never remove it, and a later run can tell a dead run's leftovers.
+ */
+export const SHARED_LABEL = 'io.ksail-fluxd.test-shared';
 
 export interface TestRegistry {
   /** `127.0.0.1:<port>` */
@@ -45,7 +50,7 @@ export const waitForRegistry = async (endpoint: string, timeoutMs = 15_000): Pro
 };
 
 export const startDockerRegistry = async (
-  options: { port?: number; name?: string } = {},
+  options: { port?: number; name?: string; label?: string } = {},
 ): Promise<TestRegistry> => {
   const port = options.port ?? (await freePort());
   const name = options.name ?? `ksail-fluxd-test-registry-${port}`;
@@ -55,7 +60,7 @@ export const startDockerRegistry = async (
     '--name',
     name,
     '--label',
-    `${TEST_LABEL}=true`,
+    options.label ?? `${TEST_LABEL}=true`,
     '-p',
     `127.0.0.1:${port}:5000`,
     '-e',
@@ -123,8 +128,35 @@ export const startProcessRegistry = async (options: { port?: number } = {}): Pro
 };
 
 /** Docker when it answers, else the binary. */
-export const startTestRegistry = async (): Promise<TestRegistry> =>
-  (await dockerAvailable()) ? startDockerRegistry() : startProcessRegistry();
+export const startTestRegistry = async (options: { label?: string } = {}): Promise<TestRegistry> =>
+  (await dockerAvailable()) ? startDockerRegistry(options) : startProcessRegistry();
+
+/** Removes shared registries left by test runs whose process is gone. */
+export const removeStaleShared = async (): Promise<void> => {
+  if (!(await dockerAvailable())) return;
+  const listed = await execa(
+    'docker',
+    ['ps', '-a', '--filter', `label=${SHARED_LABEL}`, '--format', `{{.ID}} {{.Label "${SHARED_LABEL}"}}`],
+    { reject: false },
+  );
+  const stale = listed.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' '))
+    .filter(([, pid]) => !isAlive(Number(pid)))
+    .map(([id]) => id as string);
+  if (stale.length) await execa('docker', ['rm', '-f', '-v', ...stale], { reject: false });
+};
+
+const isAlive = (pid: number): boolean => {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Removes every container, volume and network a test created (by label), even after a crash. */
 export const removeLabelled = async (label = TEST_LABEL): Promise<void> => {

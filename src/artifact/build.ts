@@ -1,0 +1,77 @@
+import { KsailError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { collectSource, type CollectedSource } from './collect.js';
+import { sha256Digest } from './digest.js';
+import { isSourceIgnoreFile } from './ignore.js';
+import { gzipLayer, packTar } from './tarball.js';
+import { validateManifests } from './validate.js';
+import type { ValidationCache } from './validation-cache.js';
+
+export interface BuildOptions {
+  sourceDir: string;
+  /** The source's own gitignore-style patterns (`sources[].ignore`). */
+  ignore?: readonly string[];
+  logger?: Logger;
+  /** One per source, reused across builds: unchanged files are not parsed again. */
+  validationCache?: ValidationCache;
+}
+
+export interface BuiltLayer {
+  /** The gzipped tarball: the artifact's one layer. */
+  layer: Buffer;
+  layerDigest: string;
+  layerSize: number;
+  fileCount: number;
+  uncompressedSize: number;
+  /** Relative posix paths of the regular files, in tar order. */
+  files: string[];
+  /** Skipped symlinks and special files, for the user. */
+  warnings: string[];
+}
+
+/** `source-empty` when nothing but directories (and `.sourceignore` files) is left after the ignore rules. */
+export const assertNotEmpty = (source: CollectedSource): void => {
+  if (source.files.some((file) => !isSourceIgnoreFile(file.path))) return;
+  const patterns = [
+    ...new Set(
+      source.skipped.flatMap((item) =>
+        item.reason === 'ignored' && item.verdict?.pattern !== undefined
+          ? [`"${item.verdict.pattern}" (${item.verdict.origin ?? 'ignore rules'})`]
+          : [],
+      ),
+    ),
+  ];
+  const message =
+    patterns.length > 0
+      ? `source ${source.sourceDir} has no files to package after the ignore rules; add manifests or loosen the patterns that excluded everything: ${patterns.join(', ')}`
+      : `source ${source.sourceDir} has no files to package; add manifests to it`;
+  throw new KsailError('source-empty', message, { details: { source: source.sourceDir, patterns } });
+};
+
+/**
+ * Collects, validates and packs a source into a Flux content layer (see `flux push artifact`). Throws
+ * `source-not-found`, `source-empty`, `manifest-invalid` or `source-unreadable`.
+ */
+export const buildLayer = async (options: BuildOptions): Promise<BuiltLayer> => {
+  const source = await collectSource(options);
+  assertNotEmpty(source);
+  const tar = await packTar(source.entries);
+  // Compression runs on the thread pool while validation runs here; a failed validation discards it.
+  const compressing = gzipLayer(tar);
+  try {
+    await validateManifests(source, options.validationCache);
+  } catch (error) {
+    compressing.catch(() => undefined);
+    throw error;
+  }
+  const layer = await compressing;
+  return {
+    layer,
+    layerDigest: sha256Digest(layer),
+    layerSize: layer.length,
+    fileCount: source.files.length,
+    uncompressedSize: tar.length,
+    files: source.files.map((file) => file.path),
+    warnings: source.warnings,
+  };
+};

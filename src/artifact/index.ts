@@ -1,0 +1,47 @@
+export { buildLayer, assertNotEmpty, type BuildOptions, type BuiltLayer } from './build.js';
+export {
+  collectSource,
+  assertSourceDirectory,
+  type CollectOptions,
+  type CollectedFile,
+  type CollectedSource,
+  type SkippedPath,
+  type SkipReason,
+  type SourceEntry,
+} from './collect.js';
+export { sha256Digest } from './digest.js';
+export { artifactSource, gitInfo, redactRemote, type GitInfo } from './git.js';
+export {
+  EDITOR_TEMP_IGNORES,
+  FLUX_DEFAULT_IGNORES,
+  LayeredIgnoreMatcher,
+  SOURCE_IGNORE_FILE,
+  createIgnoreMatcher,
+  isSourceIgnoreFile,
+  type IgnoreMatcher,
+  type IgnoreVerdict,
+} from './ignore.js';
+export {
+  ANNOTATION_CREATED,
+  ANNOTATION_REVISION,
+  ANNOTATION_SOURCE,
+  FLUX_CONFIG_MEDIA_TYPE,
+  FLUX_CONTENT_MEDIA_TYPE,
+  OCI_MANIFEST_MEDIA_TYPE,
+  artifactAnnotations,
+  createManifest,
+  rfc3339Seconds,
+  type AnnotationInput,
+  type BuiltManifest,
+  type ManifestInput,
+} from './manifest.js';
+export { assertSafeEntryName, gzipLayer, packTar } from './tarball.js';
+export {
+  findManifestProblems,
+  formatProblem,
+  validateManifests,
+  type ManifestProblem,
+  type ValidationInput,
+} from './validate.js';
+export { ValidationCache, createValidationCache } from './validation-cache.js';
+export { type FileProblem } from './manifest-check.js';

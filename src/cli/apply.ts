@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
+import { describeError } from '../errors.js';
+import { applyResources, type ApplyResult } from '../flux/apply.js';
+import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
+import { fluxSettingsOf } from '../flux/generate.js';
+import { fluxPreflight } from '../flux/preflight.js';
+import type { Logger } from '../logger.js';
+import { highestVersion } from '../model/oci-artifact.js';
+import { createRegistryClient } from '../registry/client.js';
+import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
+import { registryEndpointOf, selectSources } from './sources.js';
+
+interface ApplyOptions {
+  json?: boolean;
+  force?: boolean;
+}
+
+/**
+ * `ksail-fluxd apply [SOURCE...] [--force] [--json]`: ensures the OCIRepository and Kustomization of each source
+ * (server-side apply) and prints one line per object: created, configured, unchanged or skipped.
+ */
+export const registerApplyCommand: CommandRegistrar = (program, context) => {
+  program
+    .command('apply')
+    .description("create or update the sources' Flux OCIRepository and Kustomization objects")
+    .argument('[sources...]', 'source names (default: all)')
+    .option('--force', 'take over fields that another field manager (kubectl edit, another tool) changed')
+    .option('--json', 'print JSON')
+    .action(async (names: string[], options: ApplyOptions, command: Command) => {
+      const config = await context.config(command);
+      const logger = context.logger(config);
+      const results = await applyCommand(config, selectSources(config, names), options, context, logger);
+      if (options.json) {
+        printJson(context, { results });
+        return;
+      }
+      for (const result of results) println(context, formatApplyResult(result));
+    });
+};
+
+const applyCommand = async (
+  config: ResolvedConfig,
+  sources: ResolvedSource[],
+  options: ApplyOptions,
+  context: CommandContext,
+  logger: Logger,
+): Promise<ApplyResult[]> => {
+  const adapter = kubeAdapterFromConfig(config, context.env, logger);
+  try {
+    await fluxPreflight(adapter, config);
+    return await applyResources(adapter, {
+      sources,
+      settings: fluxSettingsOf(config),
+      versions: await latestVersions(config, sources, context, logger),
+      force: options.force ?? false,
+      clock: context.clock,
+      logger,
+    });
+  } finally {
+    adapter.close();
+  }
+};
+
+/**
+ * The highest version of each source in the registry; used only for OCIRepositories that do not exist yet. An
+ * unreachable registry is not fatal: existing objects keep their tags and new ones are skipped.
+ */
+const latestVersions = async (
+  config: ResolvedConfig,
+  sources: ResolvedSource[],
+  context: CommandContext,
+  logger: Logger,
+): Promise<Record<string, string | undefined>> => {
+  const client = createRegistryClient({ endpoint: registryEndpointOf(config), clock: context.clock, logger });
+  const versions: Record<string, string | undefined> = {};
+  for (const source of sources) {
+    try {
+      versions[source.name] = highestVersion(await client.listTags(source.repository));
+    } catch (error) {
+      logger.warn('cannot list versions in the registry', {
+        source: source.name,
+        error: describeError(error),
+      });
+      versions[source.name] = undefined;
+    }
+  }
+  return versions;
+};
+
+export const formatApplyResult = (result: ApplyResult): string =>
+  `${result.kind} ${result.namespace}/${result.name} ${result.action}${result.reason ? `: ${result.reason}` : ''}`;

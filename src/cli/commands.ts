@@ -1,0 +1,25 @@
+import type { CommandRegistrar } from './context.js';
+import { registerApplyCommand } from './apply.js';
+import { registerEventsCommand } from './events.js';
+import { registerPauseResumeCommands } from './pause-resume.js';
+import { registerPruneCommand } from './prune.js';
+import { registerReconcileCommand } from './reconcile.js';
+import { registerStartCommand } from './start.js';
+import { registerStatusCommand } from './status.js';
+import { registerPushCommand } from './push.js';
+import { registerRegistryCommand } from './registry.js';
+import { registerVersionsCommand } from './versions.js';
+
+/** Every command of `ksail-fluxd`, one file each. */
+export const commands: readonly CommandRegistrar[] = [
+  registerStartCommand,
+  registerPushCommand,
+  registerVersionsCommand,
+  registerRegistryCommand,
+  registerPruneCommand,
+  registerApplyCommand,
+  registerReconcileCommand,
+  registerStatusCommand,
+  registerEventsCommand,
+  registerPauseResumeCommands,
+];

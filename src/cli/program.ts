@@ -1,0 +1,106 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { systemClock, type Clock } from '../clock.js';
+import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { describeError, exitCodeFor, KsailError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { CliIo, CommandContext, CommandRegistrar, GlobalOptions } from './context.js';
+
+export const packageVersion = (): string => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+};
+
+export interface RunOptions {
+  argv: readonly string[];
+  io: CliIo;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock?: Clock;
+  registrars: readonly CommandRegistrar[];
+}
+
+/**
+ * Builds the program, runs one command and returns the exit code: 0 ok, 1 operation failed, 2 usage or config
+ * error, 3 daemon not running. Errors print their message (which says what to do) on stderr.
+ */
+export const runCli = async (options: RunOptions): Promise<number> => {
+  const { io } = options;
+  let logger: Logger | undefined;
+  const configs = new Map<string, Promise<ResolvedConfig>>();
+  const flags = (command: Command): GlobalOptions => command.optsWithGlobals<GlobalOptions>();
+  const context: CommandContext = {
+    io,
+    env: options.env,
+    cwd: options.cwd,
+    clock: options.clock ?? systemClock,
+    config: (command, overrides = {}) => {
+      const global = flags(command);
+      const key = JSON.stringify([global, overrides]);
+      let loaded = configs.get(key);
+      if (!loaded) {
+        loaded = loadConfig({
+          file: global.config,
+          cwd: options.cwd,
+          env: options.env,
+          overrides: { 'log.level': global.logLevel, 'log.format': global.logFormat, ...overrides },
+        });
+        configs.set(key, loaded);
+      }
+      return loaded;
+    },
+    logger: (config) => {
+      logger ??= createLogger({
+        level: config?.log.level ?? 'info',
+        format: config?.log.format ?? 'auto',
+        isTty: io.isTty,
+        stream: io.stderr,
+      });
+      return logger;
+    },
+  };
+
+  const program = new Command('ksail-fluxd')
+    .description(
+      'Turns every save of your Kubernetes manifests into a Flux OCI artifact and a reconciled cluster',
+    )
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('-c, --config <file>', 'config file (default: ./ksail-fluxd.yaml, or KSAIL_FLUXD_CONFIG)')
+    .option('--log-level <level>', 'error, warn, info or debug')
+    .option('--log-format <format>', 'auto, json or text (auto: text on a TTY, JSON otherwise)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+  for (const register of options.registrars) register(program, context);
+  program.commands.forEach((command) => command.exitOverride());
+
+  try {
+    await program.parseAsync([...options.argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    io.stderr.write(`error: ${describeError(error)}\n`);
+    if (!(error instanceof KsailError)) {
+      io.stderr.write('This is a bug in ksail-fluxd; please report it with the command you ran.\n');
+    }
+    return exitCodeFor(error);
+  } finally {
+    if (logger) await flushLogger(logger);
+  }
+};
+
+/** Ends the logger and waits until everything it buffered is written. */
+export const flushLogger = (logger: Logger): Promise<void> =>
+  new Promise((resolve) => {
+    logger.on('finish', () => resolve());
+    logger.end();
+    setTimeout(resolve, 1000).unref();
+  });

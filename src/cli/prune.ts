@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { KsailError } from '../errors.js';
+import { createRegistryClient } from '../registry/client.js';
+import { pruneRepository, type PruneResult } from '../registry/prune.js';
+import { createRuntime, selectRuntime } from '../registry/runtime.js';
+import { registryLockDir } from '../registry/runtime-settings.js';
+import { printJson, println, type CommandRegistrar } from './context.js';
+import { runtimeDepsFor } from './registry.js';
+import { formatBytes, registryEndpointOf, selectSources } from './sources.js';
+
+const parseKeep = (value: string): number => {
+  const keep = Number(value);
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new KsailError('usage', `--keep must be a whole number of at least 1, not "${value}"`);
+  }
+  return keep;
+};
+
+/**
+ * `ksail-fluxd prune SOURCE [--keep N]` (FR-018): deletes all but the N highest versions of the source's repository
+ * (never the highest; non-semver tags untouched), then collects garbage to reclaim blob storage.
+ */
+export const registerPruneCommand: CommandRegistrar = (program, context) => {
+  program
+    .command('prune')
+    .description('delete old versions of a source from the registry and reclaim their storage')
+    .argument('<source>', 'source name')
+    .option('--keep <n>', "versions to keep (default: the source's keep setting, 20)", parseKeep)
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { keep?: number; json?: boolean }, command: Command) => {
+      const config = await context.config(command);
+      const [source] = selectSources(config, [name]);
+      if (!source) throw new KsailError('usage', 'name one source to prune');
+      const deps = runtimeDepsFor(context, config);
+      const runtime = config.registryEnabled
+        ? await selectRuntime(config, deps)
+        : createRuntime(config, deps, 'external');
+      try {
+        const state = await runtime.inspect();
+        if (state.registry.status !== 'Running') {
+          throw new KsailError(
+            'registry-unreachable',
+            `registry ${state.registry.name} is not running (${state.registry.status}${state.registry.lastError ? `: ${state.registry.lastError}` : ''}); start it with \`ksail-fluxd registry up\`, then prune again`,
+          );
+        }
+        const result = await pruneRepository({
+          repository: source.repository,
+          keep: options.keep ?? source.keep,
+          client: createRegistryClient({
+            endpoint: registryEndpointOf(config),
+            clock: context.clock,
+            logger: deps.logger,
+          }),
+          runtime,
+          lockDir: registryLockDir(context.env, config.registry.name),
+          clock: context.clock,
+          logger: deps.logger,
+        });
+        if (options.json) printJson(context, { source: source.name, ...result });
+        else for (const line of formatPrune(source.name, result)) println(context, line);
+      } finally {
+        await runtime.close?.();
+      }
+    });
+};
+
+export const formatPrune = (source: string, result: PruneResult): string[] => {
+  const deletedTags = result.delete.flatMap((d) => d.tags);
+  const reclaimed =
+    result.bytesReclaimed !== undefined ? `, reclaimed ${formatBytes(result.bytesReclaimed)}` : '';
+  const lines = [
+    `${source}  kept ${result.kept.length} version(s)${result.kept[0] ? ` (highest ${result.kept[0]})` : ''}, deleted ${result.delete.length} manifest(s)${deletedTags.length ? ` (${deletedTags.join(', ')})` : ''}${reclaimed}`,
+  ];
+  for (const skip of result.skipped) lines.push(`  skipped ${skip.tag}: ${skip.reason}`);
+  if (result.gcNote) lines.push(`  ${result.gcNote}`);
+  return lines;
+};

@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { ResolvedConfig } from '../config/schema.js';
+import { afterPush, type AfterPushResult } from '../flux/after-push.js';
+import { KsailError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BUMP_POLICIES, type BumpPolicy } from '../model/oci-artifact.js';
+import { createRegistryClient, type RegistryClient } from '../registry/client.js';
+import { ensureRegistry } from '../registry/ensure.js';
+import { pushLock } from '../registry/lock.js';
+import { registryLockDir } from '../registry/runtime-settings.js';
+import { publishSource } from '../registry/publish.js';
+import type { PublishResult } from '../registry/publish-types.js';
+import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
+import { formatBytes, registryEndpointOf, selectSources, shortDigest } from './sources.js';
+
+interface PushOptions {
+  json?: boolean;
+  dryRun?: boolean;
+  bump?: BumpPolicy;
+  version?: string;
+}
+
+/**
+ * `ksail-fluxd push [SOURCE...]`: the one-shot form of the loop's first half. Builds, validates, bumps and pushes
+ * each source; prints one line per source. Sources that fail do not stop the others; the exit code is 1 if any did.
+ */
+export const registerPushCommand: CommandRegistrar = (program, context) => {
+  program
+    .command('push')
+    .description('build, validate, version and push sources to the local registry')
+    .argument('[sources...]', 'source names (default: all)')
+    .option('--json', 'print JSON')
+    .option('--dry-run', 'build and validate only; push nothing')
+    .addOption(new Option('--bump <level>', 'version bump for changed sources').choices([...BUMP_POLICIES]))
+    .option('--version <version>', 'explicit version (semver, higher than the current one); needs one source')
+    .action(async (names: string[], options: PushOptions, command: Command) => {
+      const config = await context.config(command);
+      const sources = selectSources(config, names);
+      if (options.version !== undefined && sources.length !== 1) {
+        throw new KsailError('usage', '--version applies to exactly one source; name the source to push');
+      }
+      const logger = context.logger(config);
+      const client = options.dryRun ? undefined : await registryFor(config, context, logger);
+      const results: ((PublishResult & { tag?: AfterPushResult }) | { source: string; error: string })[] = [];
+      for (const source of sources) {
+        try {
+          const result = await publishSource({
+            source,
+            client,
+            request: {
+              ...(options.bump ? { bump: options.bump } : {}),
+              ...(options.version ? { version: options.version } : {}),
+              ...(options.dryRun ? { dryRun: true } : {}),
+            },
+            clock: context.clock,
+            logger,
+            lock: pushLock(registryLockDir(context.env, config.registry.name), { clock: context.clock }),
+          });
+          const patch =
+            result.outcome === 'pushed' && result.version && result.manifestDigest
+              ? await afterPush({
+                  config,
+                  source,
+                  version: result.version,
+                  digest: result.manifestDigest,
+                  logger,
+                  clock: context.clock,
+                  env: context.env,
+                })
+              : undefined;
+          results.push(patch ? { ...result, tag: patch } : result);
+          if (!options.json) {
+            println(context, formatResult(result));
+            if (patch) println(context, formatPatch(source.name, patch));
+          }
+        } catch (error) {
+          if (!(error instanceof KsailError) || error.code === 'registry-unreachable') throw error;
+          results.push({ source: source.name, error: error.message });
+          if (!options.json) println(context, `${source.name}  failed: ${error.message}`);
+        }
+      }
+      if (options.json) printJson(context, { results });
+      const failed = results.filter((result) => 'error' in result).length;
+      if (failed > 0) {
+        throw new KsailError(
+          'manifest-invalid',
+          `${failed} of ${results.length} source(s) were not pushed; see above`,
+        );
+      }
+    });
+};
+
+const registryFor = async (
+  config: ResolvedConfig,
+  context: CommandContext,
+  logger: Logger,
+): Promise<RegistryClient> => {
+  if (config.registryEnabled) {
+    await ensureRegistry(config, { logger, clock: context.clock, env: context.env });
+  }
+  return createRegistryClient({ endpoint: registryEndpointOf(config), clock: context.clock, logger });
+};
+
+const formatPatch = (source: string, patch: AfterPushResult): string => {
+  if (patch.patched) return `${source}  tag patched: OCIRepository ${source} now at ${patch.revision}`;
+  if (patch.code === 'flux-disabled') return `${source}  tag not patched: ${patch.reason}`;
+  return `${source}  cluster not reachable; tag not patched (the daemon or "ksail-fluxd apply" will catch up): ${patch.reason}`;
+};
+
+export const formatResult = (result: PublishResult): string => {
+  const stats = `${result.fileCount} files  ${formatBytes(result.size)}  ${result.elapsedMs} ms`;
+  switch (result.outcome) {
+    case 'unchanged':
+      return `${result.source}  unchanged  ${result.version ?? ''}  ${shortDigest(result.manifestDigest)}`;
+    case 'dry-run':
+      return `${result.source}  valid (dry run)  ${shortDigest(result.layerDigest)}  ${stats}`;
+    case 'pushed':
+      return `${result.source}  ${result.version ?? ''}  ${shortDigest(result.manifestDigest)}  ${stats}`;
+  }
+};

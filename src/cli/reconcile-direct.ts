@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
+import type { KubeAdapter } from '../flux/kube-adapter.js';
+import { fluxPreflight } from '../flux/preflight.js';
+import { reconcileRequest, type ReconcileOutcome } from '../flux/reconcile.js';
+import { createRequestedAtTokens } from '../flux/requested-at.js';
+import type { Logger } from '../logger.js';
+import { parseDuration } from '../model/duration.js';
+import { createRequest } from '../model/reconciliation-request.js';
+import { selectSources } from './sources.js';
+
+export interface ReconcileDirectOptions {
+  config: ResolvedConfig;
+  /** Source names; empty: all. */
+  names: readonly string[];
+  /** Overrides flux.reconcileTimeout. */
+  timeoutMs?: number | undefined;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  logger: Logger;
+  /** A caller's long-lived adapter; otherwise one is created for this call and closed after it. */
+  adapter?: KubeAdapter;
+  signal?: AbortSignal;
+}
+
+/**
+ * `reconcile` without the daemon: talks to the cluster directly, like `flux reconcile kustomization <source>
+ * --with-source`, for each selected source. Preflight failures (Flux disabled or missing, cluster unreachable)
+ * throw; per-source failures are returned as outcomes.
+ */
+export const reconcileDirect = async (options: ReconcileDirectOptions): Promise<ReconcileOutcome[]> => {
+  const { config, clock, logger } = options;
+  const sources = selectSources(config, options.names);
+  const adapter = options.adapter ?? kubeAdapterFromConfig(config, options.env, logger);
+  try {
+    await fluxPreflight(adapter, config);
+    const namespace = config.flux.namespace;
+    const request = createRequest({
+      id: randomUUID(),
+      mode: 'Manual',
+      requestedAt: new Date(clock.now()).toISOString(),
+      targets: sources.flatMap((source) => [
+        { kind: 'OCIRepository' as const, namespace, name: source.name },
+        { kind: 'Kustomization' as const, namespace, name: source.name },
+      ]),
+    });
+    return await reconcileRequest(adapter, request, {
+      clock,
+      logger,
+      tokens: createRequestedAtTokens({ now: () => clock.now() }),
+      timeoutMs: options.timeoutMs ?? parseDuration(config.flux.reconcileTimeout, 'flux.reconcileTimeout'),
+      concurrency: config.flux.concurrency,
+      signal: options.signal,
+    });
+  } finally {
+    if (!options.adapter) adapter.close();
+  }
+};
+
+export const formatReconcileOutcome = (outcome: ReconcileOutcome): string =>
+  outcome.ok
+    ? `${outcome.source}  reconciled  ${outcome.revision}  (source ${formatSeconds(outcome.durations.source)}, kustomization ${formatSeconds(outcome.durations.kustomization)})`
+    : `${outcome.source}  failed: ${outcome.error.message}`;
+
+const formatSeconds = (ms: number): string =>
+  ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;

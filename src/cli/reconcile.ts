@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { KsailError } from '../errors.js';
+import { parseDuration } from '../model/duration.js';
+import { tryDaemonReconcile } from '../daemon/control-client.js';
+import type { RequestView } from '../daemon/control-types.js';
+import { resolveSocketPath } from '../daemon/socket-path.js';
+import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
+import { formatReconcileOutcome, reconcileDirect } from './reconcile-direct.js';
+
+interface ReconcileOptions {
+  timeout?: string;
+  json?: boolean;
+  wait?: boolean;
+  direct?: boolean;
+}
+
+/**
+ * `ksail-fluxd reconcile [SOURCE...] [--wait] [--timeout 2m] [--json]`. When a daemon runs, the request goes
+ * through its socket (in Manual mode this is the trigger that releases held requests); `--wait` waits for the
+ * outcome. Without a daemon (or with `--direct`) it reconciles directly, like
+ * `flux reconcile kustomization --with-source`, and always waits. Prints the revision or Flux's error per source;
+ * exit code 1 when any source failed.
+ */
+export const registerReconcileCommand: CommandRegistrar = (program, context) => {
+  program
+    .command('reconcile')
+    .description('reconcile sources now (source, then Kustomization) and wait until Flux applied them')
+    .argument('[sources...]', 'source names (default: all)')
+    .option('--timeout <duration>', 'how long to wait per source (default: flux.reconcileTimeout, 2m)')
+    .option('--json', 'print JSON')
+    .option('--wait', 'through the daemon: wait until the requests finished')
+    .option('--direct', 'reconcile from this process even when a daemon runs')
+    .action(async (names: string[], options: ReconcileOptions, command: Command) => {
+      const timeoutMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
+      const config = await context.config(command);
+      if (!options.direct) {
+        const viaDaemon = await tryDaemonReconcile(resolveSocketPath(config, context.env), {
+          sources: names,
+          wait: options.wait ?? false,
+        });
+        if (viaDaemon) {
+          reportDaemonRequests(context, viaDaemon.requests, options.json ?? false);
+          return;
+        }
+      }
+      const outcomes = await reconcileDirect({
+        config,
+        names,
+        timeoutMs,
+        env: context.env,
+        clock: context.clock,
+        logger: context.logger(config),
+      });
+      if (options.json) {
+        printJson(context, {
+          results: outcomes.map((outcome) =>
+            outcome.ok
+              ? outcome
+              : {
+                  ok: false,
+                  source: outcome.source,
+                  error: { code: outcome.error.code, message: outcome.error.message },
+                },
+          ),
+        });
+      } else {
+        for (const outcome of outcomes) println(context, formatReconcileOutcome(outcome));
+      }
+      const failed = outcomes.filter((outcome) => !outcome.ok).length;
+      if (failed > 0) {
+        throw new KsailError(
+          'reconcile-failed',
+          `${failed} of ${outcomes.length} source(s) did not reconcile; see above`,
+        );
+      }
+    });
+};
+
+const parseTimeout = (value: string): number => {
+  try {
+    const ms = parseDuration(value, '--timeout');
+    if (ms > 0) return ms;
+  } catch {
+    // reported below as a usage error
+  }
+  throw new KsailError(
+    'usage',
+    `--timeout "${value}" is not a positive duration; use for example 30s, 2m or 1h`,
+  );
+};
+
+/** Prints what the daemon did with the request; a failed request is exit code 1. */
+const reportDaemonRequests = (context: CommandContext, requests: RequestView[], json: boolean): void => {
+  if (json) printJson(context, { daemon: true, requests });
+  else {
+    for (const request of requests) {
+      if (request.outcome === 'pending' || request.outcome === 'running') {
+        println(context, `request ${request.id} ${request.outcome}: ${request.sources.join(', ')}`);
+        continue;
+      }
+      for (const result of request.results) {
+        println(
+          context,
+          result.error
+            ? `${result.source}  failed: ${result.error}`
+            : `${result.source}  applied ${result.revision ?? ''}`,
+        );
+      }
+      if (request.error && request.results.length === 0)
+        println(context, `request ${request.id} failed: ${request.error}`);
+    }
+  }
+  const failed = requests.filter((request) => request.outcome === 'failed').length;
+  if (failed > 0)
+    throw new KsailError('reconcile-failed', `${failed} reconciliation request(s) failed; see above`);
+};

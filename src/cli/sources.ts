@@ -1,0 +1,42 @@
+import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
+import { KsailError } from '../errors.js';
+import { closest } from '../config/suggest.js';
+
+/** The sources a command names, or all of them; unknown names are usage errors with a suggestion. */
+export const selectSources = (config: ResolvedConfig, names: readonly string[]): ResolvedSource[] => {
+  if (config.sources.length === 0) {
+    throw new KsailError(
+      'config-invalid',
+      `no sources are configured${config.file ? ` in ${config.file}` : ' (no ksail-fluxd.yaml found)'}; add a "sources" list (see config/ksail-fluxd.example.yaml)`,
+    );
+  }
+  if (names.length === 0) return config.sources;
+  const known = config.sources.map((source) => source.name);
+  return names.map((name) => {
+    const source = config.sources.find((candidate) => candidate.name === name);
+    if (!source) {
+      const suggestion = closest(name, known);
+      throw new KsailError(
+        'usage',
+        `unknown source "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''} (configured: ${known.join(', ')})`,
+      );
+    }
+    return source;
+  });
+};
+
+/** Workstation endpoint of the configured registry (data model: `localhost:<port>`). */
+export const registryEndpointOf = (config: ResolvedConfig): string => `localhost:${config.registryPort}`;
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB'];
+export const formatBytes = (bytes: number): string => {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`;
+};
+
+export const shortDigest = (digest: string | undefined): string => (digest ? digest.slice(0, 19) : '-');

@@ -1,0 +1,80 @@
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { createDaemon } from '../daemon/create-daemon.js';
+import { realDaemonDeps } from '../daemon/real-deps.js';
+import { handleSignals } from '../daemon/signals.js';
+import { describeError } from '../errors.js';
+import type { CommandRegistrar, GlobalOptions } from './context.js';
+import { packageVersion } from './program.js';
+
+/** After a clean shutdown, a leftover handle (a keep-alive socket) must not keep the process alive. */
+const EXIT_GRACE_MS = 3000;
+
+/**
+ * `ksail-fluxd start [--mode automatic|manual]`: runs the daemon in the foreground (systemd runs it the same way)
+ * until SIGTERM or SIGINT; SIGHUP reloads the config.
+ */
+export const registerStartCommand: CommandRegistrar = (program, context) => {
+  program
+    .command('start')
+    .description('run the daemon: watch the sources, push every change, patch the tag and reconcile Flux')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'reconcile automatically after each push, or only when asked (default: flux.mode)',
+      ).choices(['automatic', 'manual']),
+    )
+    .action(async (options: { mode?: 'automatic' | 'manual' }, command: Command) => {
+      const overrides = options.mode
+        ? { 'flux.mode': options.mode === 'manual' ? 'Manual' : 'Automatic' }
+        : {};
+      const config = await context.config(command, overrides);
+      const logger = context.logger(config);
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const onRejection = (reason: unknown): void => {
+        // Every handler ends in a catch; this is the net under a missed one, so the daemon keeps running.
+        logger.error('unhandled promise rejection', { error: describeError(reason) });
+      };
+      process.on('unhandledRejection', onRejection);
+      const daemon = createDaemon(
+        realDaemonDeps({
+          config,
+          logger,
+          clock: context.clock,
+          env: context.env,
+          version: packageVersion(),
+          // Not context.config: that one is cached for the run, and a reload must read the file again.
+          reloadConfig: () =>
+            loadConfig({
+              file: global.config,
+              cwd: context.cwd,
+              env: context.env,
+              overrides: { 'log.level': global.logLevel, 'log.format': global.logFormat, ...overrides },
+            }),
+        }),
+      );
+      let stop = (_signal: NodeJS.Signals): void => undefined;
+      const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
+      const removeSignals = handleSignals(process, {
+        stop: (signal) => stop(signal),
+        force: (signal) => {
+          logger.warn('second stop signal, exiting without waiting', { signal });
+          process.exit(1);
+        },
+        reload: () => {
+          logger.info('reloading config', { signal: 'SIGHUP' });
+          void daemon.reload();
+        },
+      });
+      try {
+        const first = await Promise.race([daemon.start().then(() => undefined), stopped]);
+        const signal = first ?? (await stopped);
+        logger.info('stopping', { signal });
+      } finally {
+        await daemon.close();
+        removeSignals();
+        process.off('unhandledRejection', onRejection);
+        setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
+      }
+    });
+};

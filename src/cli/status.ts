@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { createControlClient, type ControlClient } from '../daemon/control-client.js';
+import type { DaemonStatus, RequestView, SourceStatus } from '../daemon/control-types.js';
+import { resolveSocketPath } from '../daemon/socket-path.js';
+import { isKsailError, KsailError } from '../errors.js';
+import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
+import { shortDigest } from './sources.js';
+
+/** The control client for this run: the config's `socket.path`, else the default socket (no config file needed). */
+export const controlClientFor = async (command: Command, context: CommandContext): Promise<ControlClient> => {
+  const config = await context.config(command);
+  return createControlClient(resolveSocketPath(config, context.env));
+};
+
+/** `ksail-fluxd status [--json]`: what the running daemon is doing. Exit 3 when no daemon is running. */
+export const registerStatusCommand: CommandRegistrar = (program, context) => {
+  program
+    .command('status')
+    .description('show the running daemon: mode, registry, cluster, each source and recent requests')
+    .option('--json', 'print the daemon status as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const client = await controlClientFor(command, context);
+      let status: DaemonStatus;
+      try {
+        status = await client.status();
+      } catch (error) {
+        const errno = ((error as KsailError).cause as NodeJS.ErrnoException | undefined)?.code;
+        if (isKsailError(error, 'daemon-not-running') && errno !== 'EACCES' && errno !== 'EPERM') {
+          throw new KsailError(
+            'daemon-not-running',
+            `ksail-fluxd daemon is not running (socket ${client.socketPath}); start it with "ksail-fluxd start"`,
+            { cause: error, details: { socketPath: client.socketPath } },
+          );
+        }
+        throw error;
+      }
+      if (options.json) printJson(context, status);
+      else for (const line of formatStatus(status)) println(context, line);
+    });
+};
+
+const dash = (value: string | undefined): string => (value === undefined || value === '' ? '-' : value);
+
+/** Drops the milliseconds of an ISO time: second precision is what a person reads. */
+const time = (iso: string | undefined): string => (iso ? iso.replace(/\.\d+(?=Z|[+-]\d\d:\d\d$)/, '') : '-');
+
+const duration = (ms: number | undefined): string => {
+  if (ms === undefined) return '-';
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+};
+
+/** Left-aligned columns; the last one is not padded so long errors do not drag trailing spaces. */
+export const table = (rows: string[][]): string[] => {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+};
+
+const sourceRow = (source: SourceStatus): string[] => [
+  source.name,
+  dash(source.lastVersion),
+  shortDigest(source.digest),
+  time(source.pushedAt),
+  source.state === 'idle' && source.tagPatched === false ? 'idle (tag not patched)' : source.state,
+  source.pendingRequests.length ? source.pendingRequests.join(',') : '-',
+  dash(source.lastError),
+];
+
+const requestRow = (request: RequestView): string[] => {
+  const problems = request.results.filter((result) => result.error).map((r) => `${r.source}: ${r.error}`);
+  const revisions = request.results
+    .filter((result) => result.revision)
+    .map((r) => `${r.source}@${r.revision}`);
+  return [
+    request.id,
+    request.sources.join(',') || '(all)',
+    request.outcome,
+    time(request.requestedAt),
+    duration(request.durationMs),
+    dash(request.error ?? (problems.length ? problems.join('; ') : revisions.join(' '))),
+  ];
+};
+
+/** The readable status: a header block, a table of sources and a table of recent requests. */
+export const formatStatus = (status: DaemonStatus): string[] => {
+  const registry = `${status.registry.status} at ${status.registry.endpoint}${
+    status.registry.lastError ? ` (${status.registry.lastError})` : ''
+  }`;
+  const cluster = status.cluster.reachable
+    ? 'reachable'
+    : `unreachable${status.cluster.lastError ? ` (${status.cluster.lastError})` : ''}`;
+  const lines = [
+    `ksail-fluxd ${status.version} (pid ${status.pid}), running since ${time(status.startedAt)}`,
+    ...table([
+      ['mode', `${status.mode}${status.paused ? ', paused (resume with "ksail-fluxd resume")' : ''}`],
+      ['registry', registry],
+      ['cluster', cluster],
+    ]),
+    '',
+  ];
+  if (status.sources.length === 0) lines.push('no sources configured');
+  else {
+    lines.push(
+      ...table([
+        ['SOURCE', 'VERSION', 'DIGEST', 'PUSHED', 'STATE', 'PENDING', 'LAST ERROR'],
+        ...status.sources.map(sourceRow),
+      ]),
+    );
+  }
+  lines.push('');
+  if (status.recentRequests.length === 0) lines.push('no reconciliation requests yet');
+  else {
+    lines.push(
+      ...table([
+        ['REQUEST', 'SOURCES', 'OUTCOME', 'REQUESTED', 'DURATION', 'RESULT'],
+        ...status.recentRequests.map(requestRow),
+      ]),
+    );
+  }
+  return lines;
+};

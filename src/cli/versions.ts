@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { createRegistryClient } from '../registry/client.js';
+import { listVersions } from '../registry/versions.js';
+import { printJson, println, type CommandRegistrar } from './context.js';
+import { registryEndpointOf, selectSources, shortDigest } from './sources.js';
+
+/** `ksail-fluxd versions SOURCE [--json]`: versions newest first, with created time and digest. */
+export const registerVersionsCommand: CommandRegistrar = (program, context) => {
+  program
+    .command('versions')
+    .description('list the versions of a source in the registry, newest first')
+    .argument('<source>', 'source name from the config')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const config = await context.config(command);
+      const [source] = selectSources(config, [name]);
+      if (!source) return;
+      const logger = context.logger(config);
+      const client = createRegistryClient({
+        endpoint: registryEndpointOf(config),
+        clock: context.clock,
+        logger,
+      });
+      const versions = await listVersions(client, source.repository);
+      if (options.json) {
+        printJson(context, { source: source.name, repository: source.repository, versions });
+        return;
+      }
+      if (versions.length === 0) {
+        println(
+          context,
+          `${source.name}: no versions in ${source.repository} yet; run "ksail-fluxd push ${source.name}"`,
+        );
+        return;
+      }
+      for (const version of versions) {
+        println(
+          context,
+          `${version.version.padEnd(12)} ${(version.created ?? '-').padEnd(20)} ${shortDigest(version.digest)}`,
+        );
+      }
+    });
+};

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/**
+ * The contract between the daemon core and the control API (Unix socket, HTTP/1.1 + JSON, issue #5).
+ * The server validates requests with these schemas; the CLI client validates responses with them.
+ */
+export const RequestOutcome = z.enum(['pending', 'running', 'succeeded', 'failed']);
+export type RequestOutcome = z.infer<typeof RequestOutcome>;
+
+export const RequestView = z.object({
+  id: z.string(),
+  sources: z.array(z.string()),
+  mode: z.enum(['Automatic', 'Manual']),
+  requestedAt: z.string(),
+  outcome: RequestOutcome,
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  /** Per source: the revision Flux applied, or Flux's error. */
+  results: z
+    .array(
+      z.object({
+        source: z.string(),
+        revision: z.string().optional(),
+        error: z.string().optional(),
+        durations: z.record(z.string(), z.number()).optional(),
+      }),
+    )
+    .default([]),
+  error: z.string().optional(),
+});
+export type RequestView = z.infer<typeof RequestView>;
+
+export const SourceStatus = z.object({
+  name: z.string(),
+  path: z.string(),
+  repository: z.string(),
+  lastVersion: z.string().optional(),
+  /** Manifest digest of the last pushed version. */
+  digest: z.string().optional(),
+  layerDigest: z.string().optional(),
+  pushedAt: z.string().optional(),
+  /** Whether the tag patch of the last version reached the cluster. */
+  tagPatched: z.boolean().optional(),
+  state: z.enum(['idle', 'waiting', 'building', 'pushing', 'retrying', 'paused', 'error']),
+  lastError: z.string().optional(),
+  pendingRequests: z.array(z.string()),
+});
+export type SourceStatus = z.infer<typeof SourceStatus>;
+
+export const DaemonStatus = z.object({
+  pid: z.number(),
+  version: z.string(),
+  mode: z.enum(['Automatic', 'Manual']),
+  paused: z.boolean(),
+  startedAt: z.string(),
+  registry: z.object({
+    status: z.enum(['NotProvisioned', 'Provisioning', 'Running', 'Error']),
+    endpoint: z.string(),
+    lastError: z.string().optional(),
+  }),
+  cluster: z.object({ reachable: z.boolean(), lastError: z.string().optional() }),
+  sources: z.array(SourceStatus),
+  recentRequests: z.array(RequestView),
+});
+export type DaemonStatus = z.infer<typeof DaemonStatus>;
+
+/** One line of `GET /v1/events` (NDJSON). */
+export const DaemonEvent = z.object({
+  type: z.enum([
+    'change',
+    'build',
+    'unchanged',
+    'push',
+    'patch',
+    'request-queued',
+    'reconcile-started',
+    'reconcile-finished',
+    'paused',
+    'resumed',
+    'config-reloaded',
+    'error',
+  ]),
+  at: z.string(),
+  source: z.string().optional(),
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+export type DaemonEvent = z.infer<typeof DaemonEvent>;
+
+export const ReconcileBody = z.strictObject({
+  sources: z.array(z.string().min(1)).default([]),
+  wait: z.boolean().default(false),
+});
+export type ReconcileBody = z.infer<typeof ReconcileBody>;
+
+export const PushBody = z.strictObject({
+  sources: z.array(z.string().min(1)).default([]),
+});
+export type PushBody = z.infer<typeof PushBody>;
+
+export const ReconcileResponse = z.object({ requests: z.array(RequestView) });
+export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** What the daemon core offers the control server. */
+export interface DaemonControl {
+  status(): DaemonStatus;
+  /** Queues (Automatic) or triggers (Manual) reconciliation; unknown source names throw KsailError('source-not-found'). */
+  reconcile(body: ReconcileBody): Promise<ReconcileResponse>;
+  request(id: string): RequestView | undefined;
+  /** Subscribes to events; returns the unsubscribe function. */
+  subscribe(listener: (event: DaemonEvent) => void): () => void;
+  pause(): void;
+  resume(): void;
+  /** Builds now (all sources when empty); resolves when the runs have been scheduled. */
+  push(body: PushBody): Promise<{ scheduled: string[] }>;
+}

@@ -1,0 +1,281 @@
+import type { Clock } from '../clock.js';
+import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
+import { describeError, isKsailError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { assertFluxEnabled } from '../flux/preflight.js';
+import { fluxEnabled } from '../model/cluster-config.js';
+import { parseDuration } from '../model/duration.js';
+import { registryEndpoint, type OCIRegistry } from '../model/oci-registry.js';
+import type { PublishResult } from '../registry/publish-types.js';
+import type { DaemonControl } from './control-types.js';
+import { createDaemonControl } from './daemon-control.js';
+import { ClusterHealth } from './daemon-state.js';
+import { RegistryKeeper } from './registry-keeper.js';
+import { createEventBus } from './event-bus.js';
+import type { WatcherFactory } from './file-watcher.js';
+import type { FluxDriver } from './flux-driver-types.js';
+import { PendingPatches } from './pending-patches.js';
+import { ReconcileQueue } from './reconcile-queue.js';
+import { systemScheduler, type Scheduler } from './scheduler.js';
+import { resolveSocketPath } from './socket-path.js';
+import { SourcePipeline, type Publisher, type RetryPolicy } from './source-pipeline.js';
+import { SourceWatch, type IgnoreMatcherFactory } from './source-watch.js';
+import { diffSources } from './source-diff.js';
+import { settleWithin } from './settle.js';
+
+export type ControlServerFactory = (options: {
+  socketPath: string;
+  control: DaemonControl;
+  logger: Logger;
+}) => Promise<{ close(): Promise<void> }>;
+
+/** Every adapter the daemon uses, so tests can inject fakes; `start.ts` wires the real ones. */
+export interface DaemonDeps {
+  config: ResolvedConfig;
+  logger: Logger;
+  clock: Clock;
+  scheduler?: Scheduler;
+  version: string;
+  pid?: number;
+  env?: NodeJS.ProcessEnv;
+  watcherFactory: WatcherFactory;
+  ignoreMatcher: IgnoreMatcherFactory;
+  ensureRegistry(config: ResolvedConfig): Promise<OCIRegistry>;
+  createPublisher(registry: OCIRegistry): Publisher;
+  createFlux(registry: OCIRegistry, config: ResolvedConfig): FluxDriver;
+  startControlServer?: ControlServerFactory;
+  /** Reads the config again (SIGHUP). */
+  reloadConfig?: () => Promise<ResolvedConfig>;
+  retry?: RetryPolicy;
+  /** How long close() waits for a push or reconcile in flight (default 10 s). */
+  closeTimeoutMs?: number;
+  newRequestId?: () => string;
+}
+
+export interface Daemon {
+  start(): Promise<void>;
+  /** Idempotent: stops watching, finishes the push in flight (bounded), closes the socket. */
+  close(): Promise<void>;
+  /** Re-reads the config: adds, removes and recreates sources without a restart. */
+  reload(): Promise<void>;
+  control: DaemonControl;
+}
+
+interface SourceRuntime {
+  source: ResolvedSource;
+  pipeline: SourcePipeline;
+  watch: SourceWatch;
+}
+
+/** The daemon (issue #5): watch every source, publish every real save, patch the tag, reconcile. */
+export const createDaemon = (deps: DaemonDeps): Daemon => {
+  const { logger, clock } = deps;
+  const scheduler = deps.scheduler ?? systemScheduler;
+  const bus = createEventBus({ clock, logger });
+  let config = deps.config;
+  let paused = false;
+  let startedAt = new Date(clock.now()).toISOString();
+  const cluster = new ClusterHealth();
+  const registry = new RegistryKeeper({
+    ensure: (current) => deps.ensureRegistry(current),
+    clock,
+    bus,
+    endpoint: registryEndpoint(config.registryPort),
+  });
+  const runtimes = new Map<string, SourceRuntime>();
+  let publisher: Publisher | undefined;
+  let flux: FluxDriver | undefined;
+  let server: { close(): Promise<void> } | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+  let closing: Promise<void> | undefined;
+
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the daemon has not started');
+    return value;
+  };
+  // Created before start() so that status works at once; they reach the registry and Flux only after it.
+  const fluxProxy: FluxDriver = {
+    ensureResources: (source, version) => started(flux).ensureResources(source, version),
+    patchTag: (source, version) => started(flux).patchTag(source, version),
+    reconcile: (request, signal) => started(flux).reconcile(request, signal),
+  };
+  const patches = new PendingPatches({
+    flux: fluxProxy,
+    cluster,
+    clock,
+    bus,
+    logger,
+    ...(deps.retry ? { retry: deps.retry } : {}),
+  });
+  const queue = new ReconcileQueue({
+    mode: config.flux.mode,
+    concurrency: config.flux.concurrency,
+    namespace: config.flux.namespace,
+    flux: fluxProxy,
+    patches,
+    cluster,
+    clock,
+    bus,
+    logger,
+    ...(deps.retry ? { retry: deps.retry } : {}),
+    ...(deps.newRequestId ? { newId: deps.newRequestId } : {}),
+  });
+
+  const afterPublish = (pipeline: SourcePipeline, result: PublishResult, first: boolean): void => {
+    registry.ok();
+    const { source } = pipeline;
+    // A late result of a removed or recreated source must not touch the cluster; without Flux, pushing is all.
+    if (runtimes.get(source.name)?.pipeline !== pipeline || result.version === undefined) return;
+    if (!fluxEnabled(config)) return;
+    // The first result applies the Flux objects at the registry's version; later ones only move the tag.
+    if (first || result.outcome === 'pushed') patches.set(source, result.version, first);
+    if (result.outcome === 'pushed' && result.manifestDigest) {
+      queue.submit(source.name, { tag: result.version, digest: result.manifestDigest });
+    }
+  };
+
+  const addSource = async (source: ResolvedSource): Promise<void> => {
+    if (closing) return;
+    const pipeline: SourcePipeline = new SourcePipeline({
+      source,
+      publisher: { publish: (s) => started(publisher).publish(s) },
+      scheduler,
+      clock,
+      bus,
+      logger,
+      quietMs: parseDuration(config.watch.quietPeriod, 'watch.quietPeriod'),
+      maxWaitMs: parseDuration(config.watch.maxWait, 'watch.maxWait'),
+      isPaused: () => paused,
+      onPublished: (result, first) => afterPublish(pipeline, result, first),
+      onFailed: (error) => {
+        if (!isKsailError(error, 'registry-unreachable')) return;
+        registry.unreachable(config, error);
+      },
+      ...(deps.retry ? { retry: deps.retry } : {}),
+    });
+    const watch = new SourceWatch({
+      source,
+      usePolling: config.watch.usePolling,
+      watcherFactory: deps.watcherFactory,
+      ignoreMatcher: deps.ignoreMatcher,
+      logger,
+      bus,
+      onChange: (kind, path) => pipeline.notify(kind, path),
+    });
+    runtimes.set(source.name, { source, pipeline, watch });
+    try {
+      // Watch before the first run, so a save during it is not missed.
+      await watch.start();
+    } catch (error) {
+      bus.emit('error', source.name, { code: 'watch', error: describeError(error) });
+    }
+    // Start-up: compare the content with the highest tag and push when it differs.
+    pipeline.trigger();
+  };
+
+  const removeSource = async (name: string): Promise<void> => {
+    const runtime = runtimes.get(name);
+    if (!runtime) return;
+    runtimes.delete(name);
+    patches.forget(name);
+    await Promise.allSettled([runtime.watch.close(), runtime.pipeline.close()]);
+  };
+
+  const doReload = async (): Promise<void> => {
+    if (!deps.reloadConfig || closing) return;
+    let next: ResolvedConfig;
+    try {
+      next = await deps.reloadConfig();
+    } catch (error) {
+      bus.emit('error', undefined, {
+        code: isKsailError(error) ? error.code : 'internal',
+        error: `config reload failed, keeping the running config: ${describeError(error)}`,
+      });
+      return;
+    }
+    const diff = diffSources(config, next);
+    config = next;
+    queue.setMode(next.flux.mode);
+    await Promise.allSettled([...diff.removed, ...diff.changed].map(removeSource));
+    diff.removed.forEach((name) => queue.dropHeld(name));
+    const byName = new Map(next.sources.map((source) => [source.name, source]));
+    await Promise.allSettled(
+      [...diff.added, ...diff.changed].flatMap((name) => {
+        const source = byName.get(name);
+        return source ? [addSource(source)] : [];
+      }),
+    );
+    bus.emit('config-reloaded', undefined, { ...diff, file: next.file, mode: next.flux.mode });
+  };
+
+  const control = createDaemonControl({
+    bus,
+    queue,
+    patches,
+    cluster,
+    registry,
+    runtimes: () => runtimes,
+    assertCanReconcile: () => assertFluxEnabled(config),
+    status: () => ({
+      pid: deps.pid ?? process.pid,
+      version: deps.version,
+      mode: config.flux.mode,
+      paused,
+      startedAt,
+    }),
+    setPaused: (value) => {
+      if (paused === value) return;
+      paused = value;
+      bus.emit(value ? 'paused' : 'resumed');
+      if (!value) for (const runtime of runtimes.values()) runtime.pipeline.resume();
+    },
+  });
+
+  return {
+    control,
+    start: async () => {
+      startedAt = new Date(clock.now()).toISOString();
+      // The socket first: a second daemon fails here, before it touches the registry or the cluster.
+      if (deps.startControlServer) {
+        server = await deps.startControlServer({
+          socketPath: resolveSocketPath(config, deps.env ?? process.env),
+          control,
+          logger,
+        });
+      }
+      const ensured = await registry.start(config);
+      publisher = deps.createPublisher(ensured);
+      flux = deps.createFlux(ensured, config);
+      await Promise.allSettled(config.sources.map(addSource));
+      logger.info('daemon started', {
+        sources: config.sources.map((source) => source.name),
+        mode: config.flux.mode,
+        registry: registry.endpoint,
+      });
+    },
+    reload: () => {
+      reloading = reloading.then(doReload).catch((error: unknown) => {
+        logger.error('config reload failed', { error: describeError(error) });
+      });
+      return reloading;
+    },
+    close: () => {
+      closing ??= (async () => {
+        const limit = deps.closeTimeoutMs ?? 10_000;
+        const all = [...runtimes.values()];
+        await Promise.allSettled(all.map((runtime) => runtime.watch.close()));
+        // Finish the push in flight, bounded so that a hung registry cannot block shutdown.
+        await settleWithin(
+          clock,
+          limit,
+          all.map((runtime) => runtime.pipeline.close()),
+        );
+        await settleWithin(clock, limit, [queue.close(), patches.close(), registry.close()]);
+        await Promise.allSettled([server?.close()]);
+        flux?.close?.();
+        logger.info('daemon stopped');
+      })();
+      return closing;
+    },
+  };
+};

@@ -1,0 +1,67 @@
+import type { Clock } from '../clock.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { DaemonEvent } from './control-types.js';
+
+export type DaemonEventType = DaemonEvent['type'];
+
+export interface EventBus {
+  emit(type: DaemonEventType, source?: string, data?: Record<string, unknown>): DaemonEvent;
+  /** Returns the unsubscribe function. */
+  subscribe(listener: (event: DaemonEvent) => void): () => void;
+}
+
+/**
+ * Fixed log text per event; the data goes in metadata. `push` logs at debug because the publisher already logs
+ * "artifact pushed" at info, and `change` because a checkout can produce thousands.
+ */
+const LOG: Record<DaemonEventType, { level: 'debug' | 'info' | 'warn' | 'error'; message: string }> = {
+  change: { level: 'debug', message: 'source changed' },
+  build: { level: 'debug', message: 'build started' },
+  unchanged: { level: 'info', message: 'content unchanged, nothing pushed' },
+  push: { level: 'debug', message: 'version pushed' },
+  patch: { level: 'info', message: 'OCIRepository tag patched' },
+  'request-queued': { level: 'info', message: 'reconcile request queued' },
+  'reconcile-started': { level: 'info', message: 'reconcile started' },
+  'reconcile-finished': { level: 'info', message: 'reconcile finished' },
+  paused: { level: 'info', message: 'daemon paused' },
+  resumed: { level: 'info', message: 'daemon resumed' },
+  'config-reloaded': { level: 'info', message: 'config reloaded' },
+  error: { level: 'error', message: 'daemon error' },
+};
+
+export const createEventBus = (options: { clock: Clock; logger: Logger }): EventBus => {
+  const listeners = new Set<(event: DaemonEvent) => void>();
+  return {
+    emit: (type, source, data = {}) => {
+      const event: DaemonEvent = {
+        type,
+        at: new Date(options.clock.now()).toISOString(),
+        ...(source === undefined ? {} : { source }),
+        data,
+      };
+      const { level, message } = LOG[type];
+      const failed = type === 'reconcile-finished' && data.outcome === 'failed';
+      // winston would merge a `message` key into the fixed message text, so data never goes in as `message`.
+      const { message: detail, ...rest } = data;
+      options.logger.log(failed ? 'warn' : level, message, {
+        ...(source ? { source } : {}),
+        ...rest,
+        ...(detail === undefined ? {} : { detail }),
+      });
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          // A broken subscriber (a closed socket) must not stop the daemon or the other subscribers.
+          options.logger.warn('event subscriber failed', { error: describeError(error) });
+        }
+      }
+      return event;
+    },
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+};

@@ -1,0 +1,46 @@
+import { createIgnoreMatcher } from '../artifact/ignore.js';
+import type { Clock } from '../clock.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import { createRegistryClient } from '../registry/client.js';
+import { ensureRegistry } from '../registry/ensure.js';
+import { pushLock } from '../registry/lock.js';
+import { publishSource } from '../registry/publish.js';
+import { registryLockDir } from '../registry/runtime-settings.js';
+import { startControlServer } from './control-server.js';
+import type { DaemonDeps } from './create-daemon.js';
+import { chokidarWatcherFactory } from './file-watcher.js';
+import { createFluxDriver } from './flux-driver.js';
+
+export interface RealDepsOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  version: string;
+  reloadConfig?: () => Promise<ResolvedConfig>;
+}
+
+/** The real adapters: chokidar, the artifact ignore rules, the registry runtime and client, src/flux, the socket. */
+export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
+  const { logger, clock, env } = options;
+  return {
+    config: options.config,
+    logger,
+    clock,
+    env,
+    version: options.version,
+    watcherFactory: chokidarWatcherFactory,
+    ignoreMatcher: createIgnoreMatcher,
+    ensureRegistry: (config) => ensureRegistry(config, { logger, clock, env }),
+    createPublisher: (registry) => {
+      const client = createRegistryClient({ endpoint: registry.endpoint, clock, logger });
+      // Shared with `prune`: garbage collection never runs while a push is uploading.
+      const lock = pushLock(registryLockDir(env, registry.name), { clock });
+      return { publish: (source) => publishSource({ source, client, clock, logger, lock }) };
+    },
+    createFlux: (registry, config) => createFluxDriver({ config, registry, clock, logger, env }),
+    startControlServer: (server) => startControlServer({ ...server, env }),
+    ...(options.reloadConfig ? { reloadConfig: options.reloadConfig } : {}),
+  };
+};

@@ -1,0 +1,167 @@
+import type { Clock } from '../clock.js';
+import { isKsailError, KsailError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { ociRevision } from '../model/flux-resources.js';
+import type { ReconciliationRequest } from '../model/reconciliation-request.js';
+import { evaluateKustomization, evaluateSource } from './evaluate.js';
+import { describeRef, REQUESTED_AT_ANNOTATION, type FluxKind } from './kinds.js';
+import type { KubeAdapter } from './kube-adapter.js';
+import { httpStatusOf } from './kube-errors.js';
+import type { RequestedAtTokens } from './requested-at.js';
+import { withClusterRetry } from './retry.js';
+import { waitForObject } from './wait.js';
+
+export interface ReconcileResult {
+  source: string;
+  /** `<tag>@<digest>`: what the source serves and the Kustomization applied. */
+  revision: string;
+  durations: { source: number; kustomization: number };
+}
+
+export type ReconcileOutcome =
+  ({ ok: true } & ReconcileResult) | { ok: false; source: string; error: KsailError };
+
+export interface ReconcileOptions {
+  clock: Clock;
+  logger: Logger;
+  tokens: RequestedAtTokens;
+  /** Budget for one source, both objects together (flux.reconcileTimeout). */
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  pollIntervalMs?: number;
+}
+
+type Adapter = Pick<KubeAdapter, 'get' | 'watch' | 'mergePatch'>;
+
+/** Writes a fresh requestedAt token on the object; Flux reconciles it now instead of at the next interval. */
+const requestReconcile = async (
+  adapter: Adapter,
+  ref: { kind: FluxKind; namespace: string; name: string },
+  options: ReconcileOptions,
+): Promise<string> => {
+  const token = options.tokens.next();
+  try {
+    await withClusterRetry(
+      () =>
+        adapter.mergePatch(ref.kind, ref.namespace, ref.name, {
+          metadata: { annotations: { [REQUESTED_AT_ANNOTATION]: token } },
+        }),
+      {
+        clock: options.clock,
+        logger: options.logger,
+        what: `reconcile request for ${describeRef(ref)}`,
+        signal: options.signal,
+      },
+    );
+  } catch (error) {
+    if (httpStatusOf(error) !== 404) throw error;
+    throw new KsailError(
+      'flux-invalid-reference',
+      `${describeRef(ref)} does not exist, so it cannot be reconciled; run \`ksail-fluxd apply\` to create it`,
+      { cause: error },
+    );
+  }
+  return token;
+};
+
+/**
+ * Reconciles one source like `flux reconcile kustomization <name> --with-source`: requests the OCIRepository,
+ * waits until Flux handled that request and serves the artifact (the expected `<tag>@<digest>` when known), then
+ * does the same for the Kustomization and waits until it applied that revision.
+ */
+export const reconcileSource = async (
+  adapter: Adapter,
+  target: { namespace: string; source: string; expected?: { tag: string; digest: string } | undefined },
+  options: ReconcileOptions,
+): Promise<ReconcileResult> => {
+  const { clock } = options;
+  const started = clock.now();
+  const remaining = (): number => Math.max(0, options.timeoutMs - (clock.now() - started));
+  const common = {
+    adapter,
+    clock,
+    logger: options.logger,
+    signal: options.signal,
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  };
+  const sourceRef = { kind: 'OCIRepository' as const, namespace: target.namespace, name: target.source };
+  const sourceToken = await requestReconcile(adapter, sourceRef, options);
+  const expectedRevision = target.expected
+    ? ociRevision(target.expected.tag, target.expected.digest)
+    : undefined;
+  const revision = await waitForObject({
+    ...common,
+    ref: sourceRef,
+    timeoutMs: remaining(),
+    evaluate: (object) => evaluateSource(object, { token: sourceToken, revision: expectedRevision }),
+  });
+  const sourceDone = clock.now();
+
+  const kustomizationRef = {
+    kind: 'Kustomization' as const,
+    namespace: target.namespace,
+    name: target.source,
+  };
+  const kustomizationToken = await requestReconcile(adapter, kustomizationRef, options);
+  await waitForObject({
+    ...common,
+    ref: kustomizationRef,
+    timeoutMs: remaining(),
+    evaluate: (object) => evaluateKustomization(object, { token: kustomizationToken, revision }),
+  });
+  const durations = { source: sourceDone - started, kustomization: clock.now() - sourceDone };
+  options.logger.debug('reconciled source', {
+    source: target.source,
+    revision,
+    sourceMs: durations.source,
+    kustomizationMs: durations.kustomization,
+  });
+  return { source: target.source, revision, durations };
+};
+
+/** The source names a request targets: our OCIRepository and Kustomization of a source share its name. */
+export const requestSources = (request: ReconciliationRequest): { namespace: string; source: string }[] => {
+  const seen = new Map<string, { namespace: string; source: string }>();
+  for (const target of request.targets) {
+    seen.set(`${target.namespace}/${target.name}`, { namespace: target.namespace, source: target.name });
+  }
+  return [...seen.values()];
+};
+
+/**
+ * Runs a ReconciliationRequest: every targeted source, `concurrency` at a time. One source failing does not stop
+ * the others; each gets an outcome.
+ */
+export const reconcileRequest = async (
+  adapter: Adapter,
+  request: ReconciliationRequest,
+  options: ReconcileOptions & { concurrency?: number },
+): Promise<ReconcileOutcome[]> => {
+  const targets = requestSources(request);
+  const outcomes: ReconcileOutcome[] = new Array<ReconcileOutcome>(targets.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < targets.length) {
+      const index = next++;
+      const target = targets[index] as { namespace: string; source: string };
+      try {
+        const result = await reconcileSource(
+          adapter,
+          { ...target, expected: request.expected?.[target.source] },
+          options,
+        );
+        outcomes[index] = { ok: true, ...result };
+      } catch (error) {
+        const wrapped = isKsailError(error)
+          ? error
+          : new KsailError('internal', `reconciling ${target.source} failed unexpectedly: ${String(error)}`, {
+              cause: error,
+            });
+        outcomes[index] = { ok: false, source: target.source, error: wrapped };
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 2, targets.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return outcomes;
+};

@@ -1,0 +1,103 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { z } from 'zod';
+import type { RegistrySettings } from './runtime-settings.js';
+
+/** Files of the process runtime under `<state dir>/registry/<name>`. */
+export interface ProcessPaths {
+  dir: string;
+  config: string;
+  pidFile: string;
+  logFile: string;
+  dataDir: string;
+}
+
+export const processPaths = (settings: RegistrySettings): ProcessPaths => ({
+  dir: settings.stateDir,
+  config: join(settings.stateDir, 'config.yml'),
+  pidFile: join(settings.stateDir, 'registry.pid'),
+  logFile: join(settings.stateDir, 'registry.log'),
+  dataDir: settings.dataPath ?? join(settings.stateDir, 'data'),
+});
+
+/**
+ * distribution's config: loopback only, deletes enabled, and no in-memory blob descriptor cache, so a garbage
+ * collection needs no restart to be seen.
+ */
+export const writeProcessConfig = async (paths: ProcessPaths, port: number): Promise<void> => {
+  const config = {
+    version: 0.1,
+    log: { level: 'info', fields: { service: 'registry' } },
+    storage: { filesystem: { rootdirectory: paths.dataDir }, delete: { enabled: true } },
+    http: { addr: `127.0.0.1:${port}` },
+  };
+  await writeFile(paths.config, stringify(config), { mode: 0o600 });
+};
+
+const WrittenConfig = z.object({
+  storage: z.object({ filesystem: z.object({ rootdirectory: z.string() }) }),
+  http: z.object({ addr: z.string() }),
+});
+
+/** What the running process was started with, to compare against the config (`port 5001 ≠ 5000`). */
+export const processDifferences = async (paths: ProcessPaths, port: number): Promise<string[]> => {
+  let written;
+  try {
+    written = WrittenConfig.parse(parse(await readFile(paths.config, 'utf8')));
+  } catch {
+    return [];
+  }
+  const differences: string[] = [];
+  const runningPort = written.http.addr.split(':').pop();
+  if (runningPort !== String(port)) differences.push(`port ${runningPort ?? 'unknown'} ≠ ${port}`);
+  if (written.storage.filesystem.rootdirectory !== paths.dataDir) {
+    differences.push(`data path ${written.storage.filesystem.rootdirectory} ≠ ${paths.dataDir}`);
+  }
+  return differences;
+};
+
+export const readPid = async (pidFile: string): Promise<number | undefined> => {
+  try {
+    const text = (await readFile(pidFile, 'utf8')).trim();
+    return /^\d+$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Whether `pid` is a live process. A zombie counts as dead: in a container whose init does not reap, a registry
+ * started by an earlier CLI run lingers as one after it exits.
+ */
+export const isAlive = async (pid: number): Promise<boolean> => {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (macOS): trust kill(0)
+  }
+};
+
+/** Guards against pid reuse: the process must be serving our config file (when /proc can tell). */
+export const isOurProcess = async (pid: number, configPath: string): Promise<boolean> => {
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return cmdline.includes(configPath);
+  } catch {
+    return true;
+  }
+};
+
+export const readLogTail = async (logFile: string, lines = 10): Promise<string> => {
+  try {
+    return (await readFile(logFile, 'utf8')).trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+};

@@ -1,0 +1,107 @@
+import { access, constants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import Dockerode from 'dockerode';
+import type { ResolvedConfig } from '../config/schema.js';
+import { describeError, KsailError } from '../errors.js';
+import { createDockerRuntime } from './docker-runtime.js';
+import { createExternalRuntime } from './external-runtime.js';
+import { createProcessRuntime } from './process-runtime.js';
+import { registrySettings } from './runtime-settings.js';
+import type { RegistryRuntime, RuntimeDeps } from './runtime-types.js';
+
+export type * from './runtime-types.js';
+
+/** Binaries of the distribution registry, in preference order (Debian names it `docker-registry`). */
+export const REGISTRY_BINARIES = ['registry', 'docker-registry'] as const;
+
+/** A `which` over `env.PATH`. */
+export const whichIn =
+  (env: NodeJS.ProcessEnv) =>
+  async (bin: string): Promise<string | undefined> => {
+    for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+      const candidate = join(dir, bin);
+      try {
+        await access(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not here
+      }
+    }
+    return undefined;
+  };
+
+/** Whether the Docker engine answers /_ping within `timeoutMs` (a stopped engine must not stall every command). */
+export const dockerAnswers = async (docker: Dockerode, timeoutMs = 1000): Promise<string | undefined> => {
+  // @types/dockerode omits ping's options; dockerode passes abortSignal through to the request.
+  const ping = docker.ping.bind(docker) as unknown as (options: {
+    abortSignal: AbortSignal;
+  }) => Promise<unknown>;
+  try {
+    await ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    return undefined;
+  } catch (error) {
+    return describeError(error);
+  }
+};
+
+const findBinary = async (deps: RuntimeDeps): Promise<string | undefined> => {
+  const which = deps.which ?? whichIn(deps.env);
+  for (const bin of REGISTRY_BINARIES) {
+    const found = await which(bin);
+    if (found) return found;
+  }
+  return undefined;
+};
+
+/** Builds the runtime for `kind` without probing anything (ensureRegistry's fast path). */
+export const createRuntime = (
+  config: ResolvedConfig,
+  deps: RuntimeDeps,
+  kind: 'docker' | 'external' | { process: string },
+): RegistryRuntime => {
+  const settings = registrySettings(config, deps.env);
+  const common = {
+    logger: deps.logger,
+    clock: deps.clock,
+    fetch: deps.fetch,
+    healthTimeoutMs: deps.healthTimeoutMs,
+  };
+  if (kind === 'docker') {
+    return createDockerRuntime(settings, {
+      ...common,
+      docker: deps.docker ?? new Dockerode(),
+      labels: deps.labels,
+    });
+  }
+  if (kind === 'external') return createExternalRuntime(settings, common);
+  return createProcessRuntime(settings, { ...common, binary: kind.process, supervise: deps.supervise });
+};
+
+/**
+ * Picks the runtime per `registry.runtime`: `auto` is Docker when the engine answers (~1 s ping), else a registry
+ * binary on PATH, else an error that lists what to install.
+ */
+export const selectRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<RegistryRuntime> => {
+  const wanted = config.registry.runtime;
+  if (wanted === 'external') return createRuntime(config, deps, 'external');
+  if (wanted === 'docker' || wanted === 'auto') {
+    const docker = deps.docker ?? new Dockerode();
+    const problem = await dockerAnswers(docker);
+    if (problem === undefined) return createRuntime(config, { ...deps, docker }, 'docker');
+    if (wanted === 'docker') {
+      throw new KsailError(
+        'runtime-unavailable',
+        `registry.runtime is docker but no Docker engine answers (${problem}); start Docker (check DOCKER_HOST and your access to the Docker socket), or set registry.runtime to auto, process or external`,
+      );
+    }
+    deps.logger.debug('docker engine not answering; looking for a registry binary', { error: problem });
+  }
+  const binary = await findBinary(deps);
+  if (binary) return createRuntime(config, deps, { process: binary });
+  throw new KsailError(
+    'runtime-unavailable',
+    wanted === 'process'
+      ? `registry.runtime is process but neither ${REGISTRY_BINARIES.join(' nor ')} is on PATH; install Debian's docker-registry package (apt install docker-registry) or the distribution registry binary, or set registry.runtime to auto or external`
+      : `no way to run the local registry: no Docker engine answers and neither ${REGISTRY_BINARIES.join(' nor ')} is on PATH. Install one: Docker Engine (apt install docker.io, or Docker's own packages) and start it; or Debian's docker-registry package / the distribution registry binary; or run a registry yourself on 127.0.0.1:${config.registryPort} and set registry.runtime: external`,
+  );
+};

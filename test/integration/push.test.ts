@@ -1,0 +1,161 @@
+import { execa } from 'execa';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { extract } from 'tar-stream';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { startFaultyProxy } from '../support/faulty-proxy.js';
+import { configMap, createTestProject } from '../support/project.js';
+import { runKsail } from '../support/run-cli.js';
+import { startTestRegistry } from '../support/test-registry.js';
+
+const endpoint = inject('registryEndpoint');
+const port = Number(endpoint.split(':')[1]);
+
+const tags = async (repository: string): Promise<string[]> => {
+  const response = await fetch(`http://${endpoint}/v2/${repository}/tags/list`);
+  if (response.status === 404) return [];
+  return ((await response.json()) as { tags: string[] | null }).tags ?? [];
+};
+
+const tarEntries = async (gz: Buffer): Promise<Map<string, Buffer | 'dir'>> => {
+  const entries = new Map<string, Buffer | 'dir'>();
+  const ex = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: unknown) => {
+        chunks.push(chunk as Buffer);
+      });
+      stream.on('end', () => {
+        entries.set(header.name, header.type === 'directory' ? 'dir' : Buffer.concat(chunks));
+        next();
+      });
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  ex.end(gunzipSync(gz));
+  await done;
+  return entries;
+};
+
+const treeOf = async (
+  dir: string,
+  base = dir,
+  out = new Map<string, Buffer>(),
+): Promise<Map<string, Buffer>> => {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await treeOf(path, base, out);
+    else out.set(relative(base, path), await readFile(path));
+  }
+  return out;
+};
+
+describe('ksail-fluxd push against a real registry', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(cleanups.map((cleanup) => cleanup()));
+  });
+
+  it('pushes a Flux artifact that skopeo reads and whose layer holds the source tree', async () => {
+    const project = await createTestProject({ registryPort: port });
+    await project.write('nested/deep/service.yaml', configMap('deep', { a: 'b' }));
+    const result = await runKsail(['--config', project.configPath, 'push', '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const [pushed] = JSON.parse(result.stdout).results;
+    expect(pushed).toMatchObject({ source: 'app', outcome: 'pushed', version: '1.0.0', fileCount: 3 });
+
+    const reference = `docker://${endpoint}/${project.repository}:1.0.0`;
+    const raw = await execa('skopeo', ['inspect', '--raw', '--tls-verify=false', reference]);
+    const manifest = JSON.parse(raw.stdout);
+    expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(manifest.config.mediaType).toBe('application/vnd.cncf.flux.config.v1+json');
+    expect(manifest.layers).toHaveLength(1);
+    expect(manifest.layers[0].mediaType).toBe('application/vnd.cncf.flux.content.v1.tar+gzip');
+    expect(manifest.annotations['org.opencontainers.image.created']).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+    expect(manifest.annotations['org.opencontainers.image.revision']).toMatch(/^1\.0\.0/);
+    expect(manifest.annotations['org.opencontainers.image.source']).toBeTruthy();
+
+    const layout = await mkdtemp(join(tmpdir(), 'ksail-fluxd-oci-'));
+    await execa('skopeo', ['copy', '--src-tls-verify=false', reference, `oci:${layout}:1.0.0`]);
+    const layerHex = (manifest.layers[0].digest as string).replace('sha256:', '');
+    const entries = await tarEntries(await readFile(join(layout, 'blobs', 'sha256', layerHex)));
+    const names = [...entries.keys()];
+    expect(names[0]).toBe('.');
+    const files = new Map([...entries].filter(([, value]) => value !== 'dir') as [string, Buffer][]);
+    expect(files).toEqual(await treeOf(project.sourceDir));
+  });
+
+  it('says when the tag could not be patched because there is no cluster', async () => {
+    const project = await createTestProject({ registryPort: port, config: { gitOpsEngine: 'Flux' } });
+    const result = await runKsail(['--config', project.configPath, 'push'], {
+      env: { KUBECONFIG: join(project.dir, 'missing-kubeconfig') },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^app {2}1\.0\.0 /);
+    expect(result.stdout).toContain('app  cluster not reachable; tag not patched');
+    expect(await tags(project.repository)).toEqual(['1.0.0']);
+  });
+
+  it('reports unchanged on a second push, bumps patch on an edit and minor with --bump minor', async () => {
+    const project = await createTestProject({ registryPort: port });
+    const args = ['--config', project.configPath, 'push'];
+    expect((await runKsail(args)).stdout).toMatch(/^app {2}1\.0\.0 {2}sha256:/);
+    const again = await runKsail(args);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^app {2}unchanged {2}1\.0\.0/);
+    expect(await tags(project.repository)).toEqual(['1.0.0']);
+
+    await project.write('configmap.yaml', configMap('hello', { message: 'two' }));
+    expect((await runKsail(args)).stdout).toMatch(/^app {2}1\.0\.1 /);
+    await project.write('configmap.yaml', configMap('hello', { message: 'three' }));
+    expect((await runKsail([...args, '--bump', 'minor'])).stdout).toMatch(/^app {2}1\.1\.0 /);
+    expect((await tags(project.repository)).sort()).toEqual(['1.0.0', '1.0.1', '1.1.0']);
+
+    const versions = await runKsail(['--config', project.configPath, 'versions', 'app', '--json']);
+    expect(JSON.parse(versions.stdout).versions.map((v: { version: string }) => v.version)).toEqual([
+      '1.1.0',
+      '1.0.1',
+      '1.0.0',
+    ]);
+  });
+
+  it('pushes nothing when a manifest is invalid, and says where', async () => {
+    const project = await createTestProject({ registryPort: port });
+    await project.write('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
+    const result = await runKsail(['--config', project.configPath, 'push']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/broken\.yaml:\d+:\d+ /);
+    expect(await tags(project.repository)).toEqual([]);
+  });
+
+  it('fails within 5 s with a clear error when the registry is stopped', async () => {
+    const registry = await startTestRegistry();
+    cleanups.push(() => registry.close());
+    await registry.stop();
+    const project = await createTestProject({ registryPort: registry.port });
+    const result = await runKsail(['--config', project.configPath, 'push']);
+    expect(result.code).toBe(1);
+    expect(result.elapsedMs).toBeLessThan(5000);
+    expect(result.stderr).toContain(`localhost:${registry.port}`);
+    expect(result.stderr).toContain('ksail-fluxd registry up');
+  });
+
+  it('succeeds when the registry answers 500 once', async () => {
+    const proxy = await startFaultyProxy(endpoint);
+    cleanups.push(() => proxy.close());
+    const project = await createTestProject({ registryPort: Number(proxy.endpoint.split(':')[1]) });
+    proxy.failNext(1, 500);
+    const result = await runKsail(['--config', project.configPath, 'push']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^app {2}1\.0\.0 /);
+    expect(await tags(project.repository)).toEqual(['1.0.0']);
+  });
+});

@@ -1,0 +1,164 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { isKsailError } from '../../src/errors.js';
+import { ensureRegistry } from '../../src/registry/ensure.js';
+import { selectRuntime, whichIn } from '../../src/registry/runtime.js';
+import type { RegistryRuntime } from '../../src/registry/runtime-types.js';
+import { freePort } from '../support/free-port.js';
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../src/cli/program.js';
+import { registerRegistryCommand } from '../../src/cli/registry.js';
+import { pullable, rawPush, testConfig, testDeps, uniqueName } from './registry-runtime-support.js';
+
+/** The real program with just the registry command (commands.ts is the lead's to wire). */
+const runRegistryCli = async (argv: string[], env: NodeJS.ProcessEnv) => {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const code = await runCli({
+    argv,
+    io: { stdout, stderr, isTty: false },
+    env: { HOME: process.env.HOME, PATH: process.env.PATH, KSAIL_FLUXD_LOG_LEVEL: 'warn', ...env },
+    cwd: process.cwd(),
+    registrars: [registerRegistryCommand],
+  });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+};
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe.skipIf(!(await whichIn(process.env)('docker-registry')))('process registry runtime', () => {
+  let stateHome: string;
+  let env: NodeJS.ProcessEnv;
+  let port: number;
+  let name: string;
+  const runtimes: RegistryRuntime[] = [];
+  const config = () => testConfig({ registryPort: port, registry: { name, runtime: 'process' } });
+  const pidFile = () => join(stateHome, 'ksail-fluxd', 'registry', name, 'registry.pid');
+  const readPid = async () => Number((await readFile(pidFile(), 'utf8')).trim());
+
+  beforeEach(async () => {
+    stateHome = await mkdtemp(join(tmpdir(), 'ksail-fluxd-state-'));
+    env = { ...process.env, XDG_STATE_HOME: stateHome };
+    port = await freePort();
+    name = uniqueName('proc');
+  });
+  afterEach(async () => {
+    // Stop whatever a failed test left running, by its recorded pid.
+    await Promise.allSettled(runtimes.splice(0).map((r) => r.close?.() ?? Promise.resolve()));
+    const pid = await readPid().catch(() => undefined);
+    if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    await rm(stateHome, { recursive: true, force: true });
+  });
+
+  it('starts a detached registry that keeps artifacts across down and up, collects garbage, deletes data', async () => {
+    const runtime = await selectRuntime(config(), testDeps(env));
+    expect(runtime.kind).toBe('process');
+    runtimes.push(runtime);
+    await expect(runtime.up()).resolves.toMatchObject({ status: 'Running', endpoint: `localhost:${port}` });
+    const pid = await readPid();
+    // Detached: its own session, so it outlives the CLI that started it.
+    const { stdout } = await execa('ps', ['-o', 'sid=', '-p', String(pid)]);
+    expect(Number(stdout.trim())).toBe(pid);
+    const state = await runtime.inspect();
+    expect(state).toMatchObject({ pid, ready: true, registry: { status: 'Running' } });
+    const configText = await readFile(join(stateHome, 'ksail-fluxd', 'registry', name, 'config.yml'), 'utf8');
+    expect(configText).toContain(`addr: 127.0.0.1:${port}`);
+
+    await runtime.up();
+    expect(await readPid()).toBe(pid); // adopted, not restarted
+    for (const tag of ['1.0.0', '1.0.1', '1.0.2']) await rawPush(port, 'test/app', tag, 4096);
+    expect((await runtime.down()).removed).toBe(true);
+    expect(alive(pid)).toBe(false);
+    expect((await runtime.inspect()).registry.status).toBe('NotProvisioned');
+
+    await ensureRegistry(config(), testDeps(env));
+    for (const tag of ['1.0.0', '1.0.1', '1.0.2']) expect(await pullable(port, 'test/app', tag)).toBe(true);
+    expect((await runtime.garbageCollect()).output).toContain('blobs marked');
+    const bytes = await runtime.storageBytes();
+    expect(bytes).toBeGreaterThan(3 * 4096);
+
+    await runtime.down({ deleteVolume: true });
+    await expect(stat(join(stateHome, 'ksail-fluxd', 'registry', name, 'data'))).rejects.toThrow();
+  });
+
+  it('restarts a supervised registry that dies', async () => {
+    const runtime = await selectRuntime(config(), testDeps(env, { supervise: true }));
+    runtimes.push(runtime);
+    await runtime.up();
+    const first = await readPid();
+    process.kill(first, 'SIGKILL');
+    await vi.waitFor(
+      async () => {
+        const pid = await readPid();
+        expect(pid).not.toBe(first);
+        expect((await fetch(`http://127.0.0.1:${port}/v2/`)).status).toBe(200);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    await runtime.close?.();
+    await runtime.close?.(); // idempotent
+    await runtime.down();
+  });
+
+  it('reports a port held by another process', async () => {
+    const other = await selectRuntime(
+      testConfig({ registryPort: port, registry: { name: `${name}-other`, runtime: 'process' } }),
+      testDeps(env),
+    );
+    await other.up();
+    try {
+      const error = await (await selectRuntime(config(), testDeps(env))).up().catch((e: unknown) => e);
+      expect(isKsailError(error, 'port-taken')).toBe(true);
+      expect((error as Error).message).toContain(`port ${port} on 127.0.0.1`);
+      expect((error as Error).message).toContain('registryPort');
+    } finally {
+      await other.down();
+    }
+  });
+
+  it('runs registry up, status and down from the CLI', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-cli-'));
+    const file = join(dir, 'ksail-fluxd.yaml');
+    await writeFile(
+      file,
+      `project: t\nregistryPort: ${port}\nregistry:\n  name: ${name}\n  runtime: process\n`,
+    );
+    const cli = (...argv: string[]) =>
+      runRegistryCli(['--config', file, ...argv], { XDG_STATE_HOME: stateHome });
+    try {
+      const up = await cli('registry', 'up');
+      expect(up.stderr).toBe('');
+      expect(up.code).toBe(0);
+      expect(up.stdout).toContain(`Running at localhost:${port}`);
+      const status = await cli('registry', 'status', '--json');
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        status: 'Running',
+        runtime: 'process',
+        pid: await readPid(),
+      });
+      const text = await cli('registry', 'status');
+      expect(text.stdout).toMatch(/status\s+Running/);
+      const down = await cli('registry', 'down');
+      expect(down.stdout).toContain('stay');
+      expect(JSON.parse((await cli('registry', 'status', '--json')).stdout)).toMatchObject({
+        status: 'NotProvisioned',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,137 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import Dockerode from 'dockerode';
+import { systemClock } from '../../src/clock.js';
+import { Config, type ResolvedConfig } from '../../src/config/schema.js';
+import { createSilentLogger } from '../../src/logger.js';
+import type { RuntimeDeps } from '../../src/registry/runtime-types.js';
+import { TEST_LABEL } from '../support/test-registry.js';
+
+/** Unique per test: container, volume and network names must not collide with other runs. */
+export const uniqueName = (prefix: string): string =>
+  `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+/** A resolved config for the registry part (the loader is someone else's; the schema gives the defaults). */
+export const testConfig = (raw: Record<string, unknown>, baseDir = '/tmp'): ResolvedConfig => {
+  const parsed = Config.parse({ project: 'test', ...raw });
+  return {
+    ...parsed,
+    project: parsed.project ?? 'test',
+    sources: parsed.sources.map((s) => ({
+      ...s,
+      repository: s.repository ?? `test/${s.name}`,
+      absolutePath: baseDir,
+    })),
+    file: undefined,
+    baseDir,
+  };
+};
+
+export const testDeps = (
+  env: NodeJS.ProcessEnv = process.env,
+  extra: Partial<RuntimeDeps> = {},
+): RuntimeDeps => ({
+  logger: createSilentLogger(),
+  clock: systemClock,
+  env,
+  docker: new Dockerode(),
+  labels: { [TEST_LABEL]: 'true' },
+  ...extra,
+});
+
+const sha256 = (data: Uint8Array): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+const uploadBlob = async (base: string, repo: string, data: Uint8Array): Promise<string> => {
+  const digest = sha256(data);
+  const head = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+  if (head.ok) return digest;
+  // distribution 2.8 has no monolithic POST: start a session, then PUT the data to its location.
+  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const location = new URL(start.headers.get('location') ?? '', base);
+  location.searchParams.set('digest', digest);
+  const response = await fetch(location, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: data,
+  });
+  if (response.status !== 201)
+    throw new Error(`blob upload answered ${response.status}: ${await response.text()}`);
+  return digest;
+};
+
+/** A raw OCI push (config + one random layer of `layerBytes`), independent of the client under test. */
+export const rawPush = async (
+  port: number,
+  repo: string,
+  tag: string,
+  layerBytes = 100 * 1024,
+  layer: Uint8Array = randomBytes(layerBytes),
+): Promise<string> => {
+  const base = `http://127.0.0.1:${port}`;
+  const config = new TextEncoder().encode('{}');
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.cncf.flux.config.v1+json',
+      digest: await uploadBlob(base, repo, config),
+      size: config.length,
+    },
+    layers: [
+      {
+        mediaType: 'application/vnd.cncf.flux.content.v1.tar+gzip',
+        digest: await uploadBlob(base, repo, layer),
+        size: layer.length,
+      },
+    ],
+  });
+  const response = await fetch(`${base}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: manifest,
+  });
+  if (response.status !== 201)
+    throw new Error(`manifest put answered ${response.status}: ${await response.text()}`);
+  return response.headers.get('docker-content-digest') ?? '';
+};
+
+/** Whether the tag's manifest and every blob it references can be pulled. */
+export const pullable = async (port: number, repo: string, tag: string): Promise<boolean> => {
+  const base = `http://127.0.0.1:${port}/v2/${repo}`;
+  const response = await fetch(`${base}/manifests/${tag}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  if (!response.ok) return false;
+  const manifest = (await response.json()) as {
+    config: { digest: string };
+    layers: Array<{ digest: string }>;
+  };
+  for (const { digest } of [manifest.config, ...manifest.layers]) {
+    const blob = await fetch(`${base}/blobs/${digest}`);
+    await blob.arrayBuffer();
+    if (!blob.ok) return false;
+  }
+  return true;
+};
+
+/** A non-loopback IPv4 address of this machine, if it has one. */
+export const externalAddress = (): string | undefined =>
+  Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+/** Whether a TCP connection to host:port succeeds within a second. */
+export const canConnect = (host: string, port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });

@@ -1,0 +1,56 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+
+export interface TestProject {
+  dir: string;
+  configPath: string;
+  /** Absolute path of the source `app`. */
+  sourceDir: string;
+  project: string;
+  repository: string;
+  write(relativePath: string, content: string): Promise<void>;
+}
+
+let counter = 0;
+
+/** A temporary project with one source `app` holding a valid ConfigMap, and a config pointing at `registryPort`. */
+export const createTestProject = async (options: {
+  registryPort: number;
+  config?: Record<string, unknown>;
+  source?: Record<string, unknown>;
+  files?: Record<string, string>;
+}): Promise<TestProject> => {
+  const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-project-'));
+  const project = `t${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  const sourceDir = join(dir, 'app');
+  const write = async (relativePath: string, content: string): Promise<void> => {
+    const file = join(sourceDir, relativePath);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, content);
+  };
+  const files = options.files ?? {
+    'configmap.yaml': configMap('hello', { message: 'one' }),
+    'kustomization.yaml':
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n',
+  };
+  for (const [path, content] of Object.entries(files)) await write(path, content);
+  const configPath = join(dir, 'ksail-fluxd.yaml');
+  await writeFile(
+    configPath,
+    stringify({
+      project,
+      // The registry half of the loop by default; tests of the cluster half set gitOpsEngine: Flux.
+      gitOpsEngine: 'Kubectl',
+      registryEnabled: false,
+      registryPort: options.registryPort,
+      sources: [{ name: 'app', path: './app', ...options.source }],
+      ...options.config,
+    }),
+  );
+  return { dir, configPath, sourceDir, project, repository: `${project}/app`, write };
+};
+
+export const configMap = (name: string, data: Record<string, string>): string =>
+  stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });

@@ -1,0 +1,136 @@
+import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.js';
+import { isKsailError } from '../../../src/errors.js';
+
+const write = async (text: string, name = 'ksail-fluxd.yaml'): Promise<string> => {
+  const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-config-'));
+  await writeFile(join(dir, name), text);
+  return dir;
+};
+
+const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (isKsailError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+};
+
+describe('loadConfig', () => {
+  it('applies defaults from the data model and the issues', async () => {
+    const dir = await write('sources:\n  - name: app\n    path: ./app\n');
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config).toMatchObject({
+      gitOpsEngine: 'Flux',
+      registryEnabled: true,
+      registryPort: 5000,
+      fluxInterval: '1m',
+      registry: { name: 'local-registry', image: 'registry:3', runtime: 'auto' },
+      flux: { namespace: 'flux-system', mode: 'Automatic', reconcileTimeout: '2m', concurrency: 2 },
+      watch: { quietPeriod: '250ms', maxWait: '5s', usePolling: false },
+      log: { level: 'info', format: 'auto' },
+    });
+    const [source] = config.sources;
+    expect(source).toMatchObject({
+      bump: 'patch',
+      initialVersion: '1.0.0',
+      prune: true,
+      keep: 20,
+      ignore: [],
+    });
+    expect(source?.absolutePath).toBe(join(dir, 'app'));
+    expect(source?.repository).toMatch(/^ksail-fluxd-config-[a-z0-9]+\/app$/i);
+  });
+
+  it('works without a file, with defaults and no sources', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-empty-'));
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config.file).toBeUndefined();
+    expect(config.sources).toEqual([]);
+  });
+
+  it('names the file when an explicit --config is missing', async () => {
+    const error = await failure(loadConfig({ cwd: '/', file: '/nonexistent/x.yaml', env: {} }));
+    expect(error.code).toBe('config-not-found');
+    expect(error.message).toContain('/nonexistent/x.yaml');
+  });
+
+  it('rejects unknown keys with the line, the key path and the closest valid key', async () => {
+    const dir = await write('registryPort: 5001\nflux:\n  namespase: flux-system\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.code).toBe('config-invalid');
+    expect(error.message).toContain(`${join(dir, 'ksail-fluxd.yaml')}:3:3: flux.namespase: unknown key`);
+    expect(error.message).toContain('did you mean "namespace"?');
+  });
+
+  it('suggests keys inside list items', async () => {
+    const dir = await write('sources:\n  - name: app\n    path: ./app\n    prun: true\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.message).toContain(':4:5: sources[0].prun: unknown key; did you mean "prune"?');
+  });
+
+  it('says what values are allowed', async () => {
+    const dir = await write('gitOpsEngine: Argo\nfluxInterval: 0s\nregistryPort: 70000\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.message).toContain(':1:15: gitOpsEngine: must be one of "Kubectl", "Flux"');
+    expect(error.message).toContain(':2:15: fluxInterval: fluxInterval must be greater than 0');
+    expect(error.message).toContain(':3:15: registryPort: must be at most 65535');
+  });
+
+  it('reports YAML syntax errors with a line', async () => {
+    const dir = await write('sources: [\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.message).toMatch(/ksail-fluxd\.yaml:\d+:\d+: not valid YAML/);
+  });
+
+  it('rejects duplicate source names and bad repositories', async () => {
+    const dir = await write('sources:\n  - {name: app, path: a}\n  - {name: app, path: b}\n');
+    expect((await failure(loadConfig({ cwd: dir, env: {} }))).message).toContain(
+      'duplicate source name "app"',
+    );
+    const bad = await write('sources:\n  - {name: app, path: a, repository: Bad/Repo}\n');
+    expect((await failure(loadConfig({ cwd: bad, env: {} }))).message).toContain('sources[0].repository');
+  });
+
+  it('layers file, then environment, then flags', async () => {
+    const dir = await write('log:\n  level: warn\nregistryPort: 5001\nflux:\n  mode: Manual\n');
+    const env = { KSAIL_FLUXD_LOG_LEVEL: 'debug', KSAIL_FLUXD_REGISTRY_PORT: '5002' };
+    const fromEnv = await loadConfig({ cwd: dir, env });
+    expect(fromEnv.log.level).toBe('debug');
+    expect(fromEnv.registryPort).toBe(5002);
+    const fromFlags = await loadConfig({
+      cwd: dir,
+      env,
+      overrides: { 'log.level': 'error', 'flux.mode': 'automatic' },
+    });
+    expect(fromFlags.log.level).toBe('error');
+    expect(fromFlags.flux.mode).toBe('Automatic');
+  });
+
+  it('names the environment variable that holds a bad value', async () => {
+    const dir = await write('');
+    const error = await failure(loadConfig({ cwd: dir, env: { KSAIL_FLUXD_REGISTRY_PORT: 'abc' } }));
+    expect(error.message).toContain(
+      'environment variable KSAIL_FLUXD_REGISTRY_PORT: registryPort: must be a number',
+    );
+  });
+
+  it('resolves source paths against the config file, not the working directory', async () => {
+    const dir = await write('sources:\n  - {name: app, path: ./k8s}\n', 'custom.yaml');
+    await mkdir(join(dir, 'k8s'));
+    const config = await loadConfig({ cwd: '/', file: join(dir, 'custom.yaml'), env: {} });
+    expect(config.sources[0]?.absolutePath).toBe(join(dir, 'k8s'));
+  });
+
+  it('refuses both volumeName and dataPath', async () => {
+    const dir = await write('registry:\n  volumeName: v\n  dataPath: /tmp/x\n');
+    expect((await failure(loadConfig({ cwd: dir, env: {} }))).message).toContain(
+      'registry.dataPath: set either volumeName or dataPath, not both',
+    );
+  });
+});

@@ -1,0 +1,226 @@
+import { systemClock } from '../../../src/clock.js';
+import { Config, type ResolvedConfig, type ResolvedSource } from '../../../src/config/schema.js';
+import type { DaemonEvent } from '../../../src/daemon/control-types.js';
+import { createDaemon, type DaemonDeps } from '../../../src/daemon/create-daemon.js';
+import type { FileWatcher, WatchOptions } from '../../../src/daemon/file-watcher.js';
+import type { FluxDriver, ReconcileResult } from '../../../src/daemon/flux-driver-types.js';
+import type { Publisher } from '../../../src/daemon/source-pipeline.js';
+import { KsailError } from '../../../src/errors.js';
+import { createSilentLogger } from '../../../src/logger.js';
+import type { ReconciliationRequest } from '../../../src/model/reconciliation-request.js';
+import type { PublishResult } from '../../../src/registry/publish-types.js';
+
+/** A resolved config with the given sources (paths under /srv/test). */
+export const makeConfig = (names: readonly string[], raw: Record<string, unknown> = {}): ResolvedConfig => {
+  const parsed = Config.parse({ ...raw, sources: names.map((name) => ({ name, path: `./${name}` })) });
+  return {
+    ...parsed,
+    project: 'test',
+    file: undefined,
+    baseDir: '/srv/test',
+    sources: parsed.sources.map((source): ResolvedSource => ({
+      ...source,
+      repository: `test/${source.name}`,
+      absolutePath: `/srv/test/${source.name}`,
+    })),
+  };
+};
+
+/**
+ * Models publishSource on content: each source has a "content" string; a run whose content equals the last pushed
+ * one is `unchanged`, otherwise the next patch version is pushed. `gate` holds runs; `failWith` makes them throw.
+ */
+export class FakePublisher implements Publisher {
+  readonly content = new Map<string, string>();
+  readonly calls: string[] = [];
+  readonly pushed: { source: string; version: string; content: string }[] = [];
+  failWith: ((source: string) => Error | undefined) | undefined;
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+  private readonly last = new Map<string, { content: string; patch: number }>();
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+  }
+
+  /** Content already in the registry (as if pushed by an earlier daemon run). */
+  seed(source: string, content: string, patch = 0): void {
+    this.last.set(source, { content, patch });
+    this.content.set(source, content);
+  }
+
+  async publish(source: ResolvedSource): Promise<PublishResult> {
+    this.calls.push(source.name);
+    if (this.gate) await this.gate;
+    const failure = this.failWith?.(source.name);
+    if (failure) throw failure;
+    const content = this.content.get(source.name) ?? 'initial';
+    const previous = this.last.get(source.name);
+    const base = {
+      source: source.name,
+      repository: source.repository,
+      fileCount: 1,
+      size: 10,
+      elapsedMs: 1,
+      warnings: [],
+    };
+    if (previous?.content === content) {
+      const version = `1.0.${previous.patch}`;
+      return {
+        ...base,
+        outcome: 'unchanged',
+        version,
+        manifestDigest: `sha256:m-${version}`,
+        layerDigest: `sha256:${content}`,
+      };
+    }
+    const patch = previous ? previous.patch + 1 : 0;
+    this.last.set(source.name, { content, patch });
+    const version = `1.0.${patch}`;
+    this.pushed.push({ source: source.name, version, content });
+    return {
+      ...base,
+      outcome: 'pushed',
+      version,
+      manifestDigest: `sha256:m-${version}`,
+      layerDigest: `sha256:${content}`,
+    };
+  }
+}
+
+/** A Flux driver whose cluster can be switched off (every call throws cluster-unreachable). */
+export class FakeFlux implements FluxDriver {
+  reachable = true;
+  readonly ensured: { source: string; version: string }[] = [];
+  readonly patched: { source: string; version: string }[] = [];
+  readonly reconciled: ReconciliationRequest[] = [];
+  reconcileError: Error | undefined;
+
+  private check(): void {
+    if (!this.reachable) throw new KsailError('cluster-unreachable', 'the cluster does not answer');
+  }
+
+  ensureResources(source: ResolvedSource, version: string): Promise<void> {
+    this.check();
+    this.ensured.push({ source: source.name, version });
+    return Promise.resolve();
+  }
+
+  patchTag(source: ResolvedSource, version: string): Promise<void> {
+    this.check();
+    this.patched.push({ source: source.name, version });
+    return Promise.resolve();
+  }
+
+  /** While set, reconciles wait for it (to observe how many run at once). */
+  gate: Promise<void> | undefined;
+  inFlight = 0;
+  maxInFlight = 0;
+
+  async reconcile(request: ReconciliationRequest): Promise<ReconcileResult[]> {
+    this.check();
+    if (this.reconcileError) throw this.reconcileError;
+    this.reconciled.push(request);
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await this.gate;
+    this.inFlight -= 1;
+    return Promise.resolve(
+      Object.entries(request.expected ?? {}).map(([source, { tag, digest }]) => ({
+        source,
+        revision: `${tag}@${digest}`,
+        durations: { total: 1 },
+      })),
+    );
+  }
+}
+
+/** Watchers that tests drive by hand; `limit` makes non-polling watchers fail with ENOSPC. */
+export class FakeWatchers {
+  readonly active = new Map<string, WatchOptions>();
+  readonly opened: { directory: string; usePolling: boolean }[] = [];
+  limit = false;
+
+  readonly factory = (options: WatchOptions): Promise<FileWatcher> => {
+    this.opened.push({ directory: options.directory, usePolling: options.usePolling });
+    if (this.limit && !options.usePolling) {
+      return Promise.reject(
+        Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), {
+          code: 'ENOSPC',
+        }),
+      );
+    }
+    this.active.set(options.directory, options);
+    return Promise.resolve({
+      close: () => {
+        if (this.active.get(options.directory) === options) this.active.delete(options.directory);
+        return Promise.resolve();
+      },
+    });
+  };
+
+  emit(source: string, path = 'deploy.yaml', kind: 'add' | 'change' | 'unlink' = 'change'): void {
+    const watcher = this.active.get(`/srv/test/${source}`);
+    if (!watcher) throw new Error(`no watcher for ${source}`);
+    if (!watcher.ignores(path, false)) watcher.onEvent(kind, path);
+  }
+
+  error(source: string, error: Error): void {
+    this.active.get(`/srv/test/${source}`)?.onError(error);
+  }
+}
+
+export interface Harness {
+  daemon: ReturnType<typeof createDaemon>;
+  publisher: FakePublisher;
+  flux: FakeFlux;
+  watchers: FakeWatchers;
+  events: DaemonEvent[];
+  ofType(type: DaemonEvent['type']): DaemonEvent[];
+}
+
+/** A daemon wired to fakes; use with vi.useFakeTimers() (the system clock and scheduler follow them). */
+export const makeHarness = (config: ResolvedConfig, extra: Partial<DaemonDeps> = {}): Harness => {
+  const publisher = new FakePublisher();
+  const flux = new FakeFlux();
+  const watchers = new FakeWatchers();
+  const events: DaemonEvent[] = [];
+  let ids = 0;
+  const daemon = createDaemon({
+    config,
+    logger: createSilentLogger(),
+    clock: systemClock,
+    version: '0.0.0-test',
+    pid: 1,
+    watcherFactory: watchers.factory,
+    ignoreMatcher: () => Promise.resolve({ ignores: (path) => path.endsWith('.swp') }),
+    ensureRegistry: () =>
+      Promise.resolve({
+        name: 'local-registry',
+        endpoint: 'localhost:5050',
+        inClusterEndpoint: 'local-registry:5000',
+        port: 5050,
+        storage: { kind: 'volume', volumeName: 'local-registry' },
+        status: 'Running',
+      }),
+    createPublisher: () => publisher,
+    createFlux: () => flux,
+    retry: { baseMs: 1000, maxMs: 8000 },
+    newRequestId: () => `req-${++ids}`,
+    ...extra,
+  });
+  daemon.control.subscribe((event) => events.push(event));
+  return {
+    daemon,
+    publisher,
+    flux,
+    watchers,
+    events,
+    ofType: (type) => events.filter((event) => event.type === type),
+  };
+};

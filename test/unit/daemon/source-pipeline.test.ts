@@ -1,0 +1,167 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../../src/clock.js';
+import { createEventBus } from '../../../src/daemon/event-bus.js';
+import { systemScheduler } from '../../../src/daemon/scheduler.js';
+import { SourcePipeline } from '../../../src/daemon/source-pipeline.js';
+import { KsailError } from '../../../src/errors.js';
+import { createSilentLogger } from '../../../src/logger.js';
+import type { PublishResult } from '../../../src/registry/publish-types.js';
+import { FakePublisher, makeConfig } from './fakes.js';
+
+const setup = (options: { paused?: () => boolean } = {}) => {
+  const publisher = new FakePublisher();
+  const published: { result: PublishResult; first: boolean }[] = [];
+  const logger = createSilentLogger();
+  const bus = createEventBus({ clock: systemClock, logger });
+  const [source] = makeConfig(['app']).sources;
+  const pipeline = new SourcePipeline({
+    source: source!,
+    publisher,
+    scheduler: systemScheduler,
+    clock: systemClock,
+    bus,
+    logger,
+    quietMs: 250,
+    maxWaitMs: 5000,
+    isPaused: options.paused ?? (() => false),
+    onPublished: (result, first) => published.push({ result, first }),
+    retry: { baseMs: 1000, maxMs: 8000 },
+  });
+  return { publisher, published, pipeline };
+};
+
+describe('SourcePipeline', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('runs once, a quiet period after a burst of events', async () => {
+    const { publisher, pipeline } = setup();
+    for (let i = 0; i < 20; i++) {
+      pipeline.notify('change', `file-${i}.yaml`);
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(pipeline.snapshot().state).toBe('waiting');
+    await vi.advanceTimersByTimeAsync(239);
+    expect(publisher.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(publisher.calls).toEqual(['app']);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(publisher.calls).toEqual(['app']);
+  });
+
+  it('runs at maxWait while events keep coming', async () => {
+    const { publisher, pipeline } = setup();
+    for (let elapsed = 0; elapsed < 5000; elapsed += 100) {
+      pipeline.notify('change', 'deploy.yaml');
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(publisher.calls).toEqual(['app']);
+  });
+
+  it('events during a run cause exactly one follow-up run, which sees the latest content', async () => {
+    const { publisher, pipeline, published } = setup();
+    publisher.hold();
+    pipeline.trigger();
+    expect(pipeline.snapshot().state).toBe('building');
+    for (let i = 0; i < 5; i++) {
+      publisher.content.set('app', `edit-${i}`);
+      pipeline.notify('change', 'deploy.yaml');
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    expect(publisher.calls).toHaveLength(1);
+    publisher.release();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(publisher.calls).toHaveLength(2);
+    expect(publisher.pushed.map((push) => push.content)).toEqual(['edit-4']);
+    expect(published.map((entry) => entry.first)).toEqual([true, false]);
+    expect(pipeline.snapshot().state).toBe('idle');
+  });
+
+  it('a save that changes nothing is unchanged', async () => {
+    const { publisher, pipeline, published } = setup();
+    publisher.seed('app', 'same', 3);
+    pipeline.notify('change', 'deploy.yaml');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(publisher.pushed).toEqual([]);
+    expect(published[0]?.result.outcome).toBe('unchanged');
+    expect(pipeline.snapshot()).toMatchObject({ lastVersion: '1.0.3', state: 'idle' });
+  });
+
+  it('retries with capped backoff while the registry is down, then pushes the latest content', async () => {
+    const { publisher, pipeline } = setup();
+    publisher.failWith = () =>
+      new KsailError('registry-unreachable', 'registry localhost:5050 does not answer');
+    pipeline.trigger();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pipeline.snapshot()).toMatchObject({
+      state: 'retrying',
+      lastError: expect.stringContaining('does not answer'),
+    });
+    // Backoff 1 s, 2 s, 4 s, 8 s, 8 s: attempts at t = 0, 1, 3, 7, 15, 23.
+    await vi.advanceTimersByTimeAsync(23_000);
+    expect(publisher.calls).toHaveLength(6);
+    publisher.content.set('app', 'edited-while-down');
+    publisher.failWith = undefined;
+    await vi.advanceTimersByTimeAsync(8000);
+    expect(publisher.calls).toHaveLength(7);
+    expect(publisher.pushed.map((push) => push.content)).toEqual(['edited-while-down']);
+    expect(pipeline.snapshot().state).toBe('idle');
+    expect(pipeline.snapshot().lastError).toBeUndefined();
+  });
+
+  it('an invalid manifest shows as an error until the next valid save', async () => {
+    const { publisher, pipeline } = setup();
+    publisher.failWith = () =>
+      new KsailError('manifest-invalid', 'deploy.yaml is not valid YAML', {
+        details: { problems: [{ file: 'deploy.yaml', line: 3, column: 7, message: 'bad indentation' }] },
+      });
+    pipeline.trigger();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(publisher.calls).toHaveLength(1);
+    expect(pipeline.snapshot()).toMatchObject({
+      state: 'error',
+      lastError: expect.stringContaining('deploy.yaml:3:7'),
+    });
+    publisher.failWith = undefined;
+    pipeline.notify('change', 'deploy.yaml');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(publisher.pushed).toHaveLength(1);
+    expect(pipeline.snapshot().state).toBe('idle');
+    expect(pipeline.snapshot().lastError).toBeUndefined();
+  });
+
+  it('records changes while paused and runs them on resume', async () => {
+    let paused = true;
+    const { publisher, pipeline } = setup({ paused: () => paused });
+    pipeline.notify('change', 'deploy.yaml');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(publisher.calls).toHaveLength(0);
+    expect(pipeline.snapshot().state).toBe('paused');
+    paused = false;
+    pipeline.resume();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(publisher.calls).toHaveLength(1);
+  });
+
+  it('an explicit push runs while paused', async () => {
+    const { publisher, pipeline } = setup({ paused: () => true });
+    pipeline.trigger(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(publisher.calls).toHaveLength(1);
+  });
+
+  it('close waits for the run in flight and schedules nothing after', async () => {
+    const { publisher, pipeline } = setup();
+    publisher.hold();
+    pipeline.trigger();
+    let closed = false;
+    const closing = pipeline.close().then(() => (closed = true));
+    pipeline.notify('change', 'deploy.yaml');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(closed).toBe(false);
+    publisher.release();
+    await closing;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(publisher.calls).toHaveLength(1);
+  });
+});

@@ -1,0 +1,114 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createIgnoreMatcher } from '../../../src/artifact/ignore.js';
+import { systemClock } from '../../../src/clock.js';
+import { createEventBus } from '../../../src/daemon/event-bus.js';
+import { chokidarWatcherFactory } from '../../../src/daemon/file-watcher.js';
+import { handleSignals } from '../../../src/daemon/signals.js';
+import { SourceWatch, watchLimitHint } from '../../../src/daemon/source-watch.js';
+import { createSilentLogger } from '../../../src/logger.js';
+import { makeConfig } from './fakes.js';
+import { EventEmitter } from 'node:events';
+
+const cleanup: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  await Promise.allSettled(cleanup.splice(0).map((fn) => fn()));
+});
+
+/** A real directory watched by chokidar through SourceWatch, with the artifact's ignore rules. */
+const watchDir = async (
+  options: { ignore?: string[]; usePolling?: boolean; files?: Record<string, string> } = {},
+) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-watch-'));
+  for (const [path, content] of Object.entries(options.files ?? {})) {
+    await mkdir(join(dir, path, '..'), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
+  const [base] = makeConfig(['app']).sources;
+  const source = { ...base!, absolutePath: dir, ignore: options.ignore ?? [] };
+  const seen: string[] = [];
+  const logger = createSilentLogger();
+  const watch = new SourceWatch({
+    source,
+    usePolling: options.usePolling ?? false,
+    watcherFactory: chokidarWatcherFactory,
+    ignoreMatcher: createIgnoreMatcher,
+    logger,
+    bus: createEventBus({ clock: systemClock, logger }),
+    onChange: (kind, path) => seen.push(`${kind} ${path}`),
+  });
+  await watch.start();
+  cleanup.push(async () => {
+    await watch.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir, seen, watch };
+};
+
+describe('SourceWatch with chokidar', () => {
+  it('reports saves of manifests and skips what the artifact ignores', async () => {
+    const { dir, seen } = await watchDir({
+      ignore: ['*.md'],
+      files: { 'deploy.yaml': 'a: 1\n', '.sourceignore': 'secret/\n', 'secret/x.yaml': 'b: 1\n' },
+    });
+    expect(seen).toEqual([]); // ignoreInitial
+    await writeFile(join(dir, '.deploy.yaml.swp'), 'swap');
+    await writeFile(join(dir, 'notes.md'), '# notes');
+    await writeFile(join(dir, 'secret', 'x.yaml'), 'b: 2\n');
+    await writeFile(join(dir, 'logo.png'), 'png');
+    await writeFile(join(dir, 'deploy.yaml'), 'a: 2\n');
+    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 5000 });
+    await writeFile(join(dir, 'service.yaml'), 'c: 1\n');
+    await vi.waitFor(() => expect(seen).toContain('add service.yaml'), { timeout: 5000 });
+    expect(seen.filter((line) => /swp|notes|secret|png/.test(line))).toEqual([]);
+  });
+
+  it('re-reads the ignore rules when a .sourceignore changes', async () => {
+    const { dir, seen } = await watchDir({ files: { 'deploy.yaml': 'a: 1\n' } });
+    await writeFile(join(dir, '.sourceignore'), 'draft.yaml\n');
+    await vi.waitFor(() => expect(seen).toContain('add .sourceignore'), { timeout: 5000 });
+    // The restarted watcher wakes the pipeline once, so saves during the restart are not lost.
+    await vi.waitFor(() => expect(seen).toContain('change '), { timeout: 5000 });
+    await writeFile(join(dir, 'draft.yaml'), 'x: 1\n');
+    await writeFile(join(dir, 'deploy.yaml'), 'a: 3\n');
+    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 5000 });
+    expect(seen.some((line) => line.includes('draft.yaml'))).toBe(false);
+  });
+
+  it('polls when asked to', async () => {
+    const { dir, seen, watch } = await watchDir({ usePolling: true, files: { 'deploy.yaml': 'a: 1\n' } });
+    expect(watch.polling).toBe(true);
+    await writeFile(join(dir, 'deploy.yaml'), 'a: 2\n');
+    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 5000 });
+  });
+
+  it('names the sysctl or ulimit to raise when watches run out', () => {
+    expect(watchLimitHint(Object.assign(new Error('x'), { code: 'ENOSPC' }))).toContain(
+      'sudo sysctl fs.inotify.max_user_watches=524288',
+    );
+    expect(watchLimitHint(Object.assign(new Error('x'), { code: 'EMFILE' }))).toContain('ulimit -n');
+  });
+});
+
+describe('handleSignals', () => {
+  it('stops once on SIGTERM or SIGINT, forces on the second, reloads on SIGHUP, and removes its handlers', () => {
+    const target = new EventEmitter();
+    const calls: string[] = [];
+    const remove = handleSignals(target, {
+      stop: (signal) => calls.push(`stop ${signal}`),
+      force: (signal) => calls.push(`force ${signal}`),
+      reload: () => calls.push('reload'),
+    });
+    target.emit('SIGHUP');
+    target.emit('SIGINT');
+    target.emit('SIGTERM');
+    expect(calls).toEqual(['reload', 'stop SIGINT', 'force SIGTERM']);
+    remove();
+    expect(
+      target.listenerCount('SIGTERM') + target.listenerCount('SIGINT') + target.listenerCount('SIGHUP'),
+    ).toBe(0);
+  });
+});
