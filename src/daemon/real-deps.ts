@@ -1,4 +1,5 @@
 import { createIgnoreMatcher } from '../artifact/ignore.js';
+import { createValidationCache, type ValidationCache } from '../artifact/validation-cache.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -37,7 +38,17 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
       const client = createRegistryClient({ endpoint: registry.endpoint, clock, logger });
       // Shared with `prune`: garbage collection never runs while a push is uploading.
       const lock = pushLock(registryLockDir(env, registry.name), { clock });
-      return { publish: (source) => publishSource({ source, client, clock, logger, lock }) };
+      // One parsed-manifest cache per source, so that a save re-parses only the files it changed.
+      const caches = new Map<string, ValidationCache>();
+      const cacheFor = (name: string): ValidationCache => {
+        let cache = caches.get(name);
+        if (!cache) caches.set(name, (cache = createValidationCache()));
+        return cache;
+      };
+      return {
+        publish: (source) =>
+          publishSource({ source, client, clock, logger, lock, validationCache: cacheFor(source.name) }),
+      };
     },
     createFlux: (registry, config) => createFluxDriver({ config, registry, clock, logger, env }),
     startControlServer: (server) => startControlServer({ ...server, env }),
