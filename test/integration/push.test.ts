@@ -12,6 +12,8 @@ import { startTestRegistry } from '../support/test-registry.js';
 
 const endpoint = inject('registryEndpoint');
 const port = Number(endpoint.split(':')[1]);
+/** These tests are about the registry half of the loop; the cluster half has its own tests. */
+const REGISTRY_ONLY = { gitOpsEngine: 'Kubectl' };
 
 const tags = async (repository: string): Promise<string[]> => {
   const response = await fetch(`http://${endpoint}/v2/${repository}/tags/list`);
@@ -61,7 +63,7 @@ describe('ksail-fluxd push against a real registry', () => {
   });
 
   it('pushes a Flux artifact that skopeo reads and whose layer holds the source tree', async () => {
-    const project = await createTestProject({ registryPort: port });
+    const project = await createTestProject({ registryPort: port, config: REGISTRY_ONLY });
     await project.write('nested/deep/service.yaml', configMap('deep', { a: 'b' }));
     const result = await runKsail(['--config', project.configPath, 'push', '--json']);
     expect(result.stderr).toBe('');
@@ -104,7 +106,7 @@ describe('ksail-fluxd push against a real registry', () => {
   });
 
   it('reports unchanged on a second push, bumps patch on an edit and minor with --bump minor', async () => {
-    const project = await createTestProject({ registryPort: port });
+    const project = await createTestProject({ registryPort: port, config: REGISTRY_ONLY });
     const args = ['--config', project.configPath, 'push'];
     expect((await runKsail(args)).stdout).toMatch(/^app {2}1\.0\.0 {2}sha256:/);
     const again = await runKsail(args);
@@ -127,7 +129,7 @@ describe('ksail-fluxd push against a real registry', () => {
   });
 
   it('pushes nothing when a manifest is invalid, and says where', async () => {
-    const project = await createTestProject({ registryPort: port });
+    const project = await createTestProject({ registryPort: port, config: REGISTRY_ONLY });
     await project.write('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
     const result = await runKsail(['--config', project.configPath, 'push']);
     expect(result.code).toBe(1);
@@ -139,7 +141,7 @@ describe('ksail-fluxd push against a real registry', () => {
     const registry = await startTestRegistry();
     cleanups.push(() => registry.close());
     await registry.stop();
-    const project = await createTestProject({ registryPort: registry.port });
+    const project = await createTestProject({ registryPort: registry.port, config: REGISTRY_ONLY });
     const result = await runKsail(['--config', project.configPath, 'push']);
     expect(result.code).toBe(1);
     expect(result.elapsedMs).toBeLessThan(5000);
@@ -150,7 +152,10 @@ describe('ksail-fluxd push against a real registry', () => {
   it('succeeds when the registry answers 500 once', async () => {
     const proxy = await startFaultyProxy(endpoint);
     cleanups.push(() => proxy.close());
-    const project = await createTestProject({ registryPort: Number(proxy.endpoint.split(':')[1]) });
+    const project = await createTestProject({
+      registryPort: Number(proxy.endpoint.split(':')[1]),
+      config: REGISTRY_ONLY,
+    });
     proxy.failNext(1, 500);
     const result = await runKsail(['--config', project.configPath, 'push']);
     expect(result.stderr).toBe('');

@@ -41,8 +41,6 @@ export const createTestProject = async (options: {
     configPath,
     stringify({
       project,
-      // The registry half of the loop by default; tests of the cluster half set gitOpsEngine: Flux.
-      gitOpsEngine: 'Kubectl',
       registryEnabled: false,
       registryPort: options.registryPort,
       sources: [{ name: 'app', path: './app', ...options.source }],
