@@ -81,7 +81,16 @@ const baseline = async (dir, port, repository, work) => {
   ]);
   const curl2 = new URL(cloc, `http://127.0.0.1:${port}`);
   curl2.searchParams.set('digest', configDigest);
-  curl(['-X', 'PUT', '--data-binary', config, curl2.toString()]);
+  // Without a content type curl sends a form type, and the registry parses (consumes) the body as a form.
+  curl([
+    '-X',
+    'PUT',
+    '-H',
+    'Content-Type: application/octet-stream',
+    '--data-binary',
+    config,
+    curl2.toString(),
+  ]);
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',

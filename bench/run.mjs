@@ -1,12 +1,23 @@
 // `npm run bench`: speed targets of the issues, as medians and ratios. Runs against a real registry process
-// (Debian's docker-registry) on a random loopback port. Sections: push (issue #2).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// (Debian's docker-registry) on a random loopback port; the daemon sections add the fake Kubernetes API with
+// emulated Flux controllers (test/support/fake-cluster) in a child process.
+// Sections: push (issue #2), versions (issue #3), daemon = latency + burst (issue #5), idle (issue #5).
+// BENCH_SECTIONS=push,versions,daemon,idle selects (default all; `latency` or `burst` alone also work).
+// Other knobs: BENCH_RUNS (push/versions, default 7), BENCH_EDITS (default 20), BENCH_IDLE_SECONDS (default 30),
+// BENCH_DAEMON_NODE_ARGS (flags for the daemon's node, e.g. --cpu-prof).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { writeSource, median } from './fixtures.mjs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { killChildren, track } from './children.mjs';
+import { benchDaemon } from './daemon.mjs';
+import { startFakeCluster } from './fake-cluster.mjs';
+import { benchIdle } from './idle.mjs';
 import { benchPush } from './push.mjs';
+import { benchVersions } from './versions.mjs';
+
+const ALL = ['push', 'versions', 'daemon', 'idle'];
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -24,26 +35,71 @@ const startRegistry = async (work) => {
     config,
     `version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: ${join(work, 'registry')}}\n  delete: {enabled: true}\nhttp: {addr: "127.0.0.1:${port}"}\n`,
   );
-  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  const child = track(spawn('docker-registry', ['serve', config], { stdio: 'ignore' }));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
   for (let i = 0; i < 200; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) return { port, child };
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) return { port, stop };
     } catch {}
     await new Promise((r) => setTimeout(r, 50));
   }
+  await stop();
   throw new Error('registry did not start');
 };
 
 const main = async () => {
+  const sections = (process.env.BENCH_SECTIONS ?? ALL.join(',')).split(',').map((s) => s.trim());
   const work = await mkdtemp(join(tmpdir(), 'ksail-fluxd-bench-'));
-  const registry = await startRegistry(work);
-  const sections = (process.env.BENCH_SECTIONS ?? 'push').split(',');
+  const interrupted = (signal) => {
+    void killChildren()
+      .then(() => rm(work, { recursive: true, force: true }))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  let registry;
+  let cluster;
+  const started = performance.now();
+  const section = async (name, run) => {
+    try {
+      await run();
+    } catch (error) {
+      process.exitCode = 1;
+      console.log(`section ${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+  };
   try {
-    console.log(`ksail-fluxd bench — registry 127.0.0.1:${registry.port}, node ${process.version}`);
-    if (sections.includes('push')) await benchPush({ work, port: registry.port });
+    registry = await startRegistry(work);
+    const port = registry.port;
+    // Load from other processes inflates every timing here; the load average says how much to trust them.
+    const load = () =>
+      loadavg()
+        .map((value) => value.toFixed(1))
+        .join(' ');
+    console.log(
+      `ksail-fluxd bench — registry 127.0.0.1:${port}, node ${process.version}, sections ${sections}, ` +
+        `${availableParallelism()} CPUs, load average ${load()}`,
+    );
+    if (sections.includes('push')) await section('push', () => benchPush({ work, port }));
+    if (sections.includes('versions')) await section('versions', () => benchVersions({ work, port }));
+    const parts = ['latency', 'burst'].filter(
+      (part) => sections.includes('daemon') || sections.includes(part),
+    );
+    if (parts.length > 0 || sections.includes('idle')) cluster = await startFakeCluster();
+    if (parts.length > 0) await section('daemon', () => benchDaemon({ work, port, cluster, parts }));
+    if (sections.includes('idle')) await section('idle', () => benchIdle({ work, port, cluster }));
+    console.log(
+      `\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${load()}`,
+    );
   } finally {
-    registry.child.kill('SIGTERM');
+    await Promise.allSettled([cluster?.close(), registry?.stop()]);
     await rm(work, { recursive: true, force: true });
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
   }
 };
 

@@ -48,6 +48,7 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
     sourceDir: source.absolutePath,
     ignore: source.ignore,
     logger: options.logger,
+    validationCache: options.validationCache,
   });
   const result = (
     outcome: PublishResult['outcome'],

@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createValidationCache } from '../../../src/artifact/index.js';
+import { systemClock } from '../../../src/clock.js';
+import type { ResolvedSource } from '../../../src/config/schema.js';
+import { createSilentLogger } from '../../../src/logger.js';
+import { publishSource } from '../../../src/registry/publish.js';
+import { tempDirs, writeTree } from '../artifact/tree.js';
+
+const dirs = tempDirs();
+afterEach(() => dirs.cleanup());
+
+const sourceAt = (dir: string): ResolvedSource => ({
+  name: 'app',
+  path: dir,
+  absolutePath: dir,
+  repository: 'bench/app',
+  bump: 'patch',
+  initialVersion: '1.0.0',
+  ignore: [],
+  prune: true,
+  kustomizationPath: './',
+  keep: 20,
+});
+
+describe('publishSource validation cache', () => {
+  // The daemon keeps one cache per source so that a save re-parses only the files it changed (issue #5 latency).
+  it('hands the cache to the build, which records every manifest it validated', async () => {
+    const dir = await dirs.make();
+    await writeTree(dir, {
+      'a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n',
+      'sub/b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n',
+    });
+    const cache = createValidationCache();
+    const result = await publishSource({
+      source: sourceAt(dir),
+      client: undefined,
+      request: { dryRun: true },
+      clock: systemClock,
+      logger: createSilentLogger(),
+      validationCache: cache,
+    });
+    expect(result.outcome).toBe('dry-run');
+    expect(cache.size).toBe(2);
+  });
+});
