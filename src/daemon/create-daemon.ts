@@ -95,8 +95,11 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
   };
   // Created before start() so that status works at once; they reach the registry and Flux only after it.
   const fluxProxy: FluxDriver = {
-    ensureResources: (source, version) => started(flux).ensureResources(source, version),
-    patchTag: (source, version) => started(flux).patchTag(source, version),
+    // The mode as of now (a reload may change it): Manual holds what Flux applies until a reconcile.
+    ensureResources: (source, version) =>
+      started(flux).ensureResources(source, version, { hold: config.flux.mode === 'Manual' }),
+    patchTag: (source, version) =>
+      started(flux).patchTag(source, version, { hold: config.flux.mode === 'Manual' }),
     reconcile: (request, signal) => started(flux).reconcile(request, signal),
   };
   const patches = new PendingPatches({

@@ -10,6 +10,11 @@ export interface ReconcileResult {
   durations?: Record<string, number>;
 }
 
+export interface TagMoveOptions {
+  /** Manual mode: suspend the Kustomization first, so Flux applies the new tag only at the next reconcile. */
+  hold?: boolean;
+}
+
 /**
  * What the daemon needs from Flux (implemented on top of src/flux in flux-driver.ts). Every method throws
  * KsailError('cluster-unreachable') when the API server does not answer, which the daemon retries; other codes
@@ -17,9 +22,9 @@ export interface ReconcileResult {
  */
 export interface FluxDriver {
   /** Server-side applies the source's OCIRepository (at `version`) and Kustomization. */
-  ensureResources(source: ResolvedSource, version: string): Promise<void>;
+  ensureResources(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void>;
   /** Sets the OCIRepository's `spec.ref.tag`; recreates the objects when they were deleted. */
-  patchTag(source: ResolvedSource, version: string): Promise<void>;
+  patchTag(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void>;
   /** Requests a reconcile of the targets and waits until Flux applied the expected revision. */
   reconcile(request: ReconciliationRequest, signal?: AbortSignal): Promise<ReconcileResult[]>;
   /** Stops open watches. */

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { isKsailError, type KsailError } from '../errors.js';
 import { applyResources } from '../flux/apply.js';
+import { holdKustomization } from '../flux/hold.js';
 import { createKubeAdapter } from '../flux/create-kube-adapter.js';
 import { fluxSettingsOf, type FluxSettings } from '../flux/generate.js';
 import type { KubeAdapter } from '../flux/kube-adapter.js';
@@ -12,7 +13,7 @@ import { createRequestedAtTokens } from '../flux/requested-at.js';
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../model/duration.js';
 import type { OCIRegistry } from '../model/oci-registry.js';
-import type { FluxDriver } from './flux-driver-types.js';
+import type { FluxDriver, TagMoveOptions } from './flux-driver-types.js';
 
 export interface FluxDriverOptions {
   config: ResolvedConfig;
@@ -60,11 +61,23 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
     return client;
   };
 
-  const apply = async (source: ResolvedSource, version: string): Promise<void> => {
-    const results = await applyResources(await ready(), {
+  const hold = async (
+    client: KubeAdapter,
+    source: ResolvedSource,
+    options?: TagMoveOptions,
+  ): Promise<void> => {
+    if (options?.hold) await holdKustomization(client, { namespace, name: source.name, clock, logger });
+  };
+
+  const apply = async (source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> => {
+    const client = await ready();
+    await hold(client, source, options);
+    const results = await applyResources(client, {
       sources: [source],
       settings,
       versions: { [source.name]: version },
+      // The registry's version is the one to run: after a restart the cluster may still point at an older tag.
+      moveTags: true,
       clock,
       logger,
     });
@@ -80,8 +93,10 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
   return {
     ensureResources: apply,
 
-    patchTag: async (source, version) => {
-      await patchTag(await ready(), {
+    patchTag: async (source, version, options) => {
+      const client = await ready();
+      await hold(client, source, options);
+      await patchTag(client, {
         namespace,
         name: source.name,
         tag: version,

@@ -10,7 +10,7 @@ import { publishSource } from '../registry/publish.js';
 import { registryLockDir } from '../registry/runtime-settings.js';
 import { startControlServer } from './control-server.js';
 import type { DaemonDeps } from './create-daemon.js';
-import { chokidarWatcherFactory } from './file-watcher.js';
+import { dirWatcherFactory } from './dir-watcher.js';
 import { createFluxDriver } from './flux-driver.js';
 
 export interface RealDepsOptions {
@@ -22,7 +22,7 @@ export interface RealDepsOptions {
   reloadConfig?: () => Promise<ResolvedConfig>;
 }
 
-/** The real adapters: chokidar, the artifact ignore rules, the registry runtime and client, src/flux, the socket. */
+/** The real adapters: directory watches (chokidar when polling), the artifact ignore rules, the registry runtime and client, src/flux, the socket. */
 export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
   const { logger, clock, env } = options;
   return {
@@ -31,7 +31,7 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
     clock,
     env,
     version: options.version,
-    watcherFactory: chokidarWatcherFactory,
+    watcherFactory: dirWatcherFactory,
     ignoreMatcher: createIgnoreMatcher,
     ensureRegistry: (config) => ensureRegistry(config, { logger, clock, env }),
     createPublisher: (registry) => {

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { ociRevision } from '../model/flux-resources.js';
 import type { ReconciliationRequest } from '../model/reconciliation-request.js';
 import { evaluateKustomization, evaluateSource } from './evaluate.js';
+import { releaseKustomization } from './hold.js';
 import { describeRef, REQUESTED_AT_ANNOTATION, type FluxKind } from './kinds.js';
 import type { KubeAdapter } from './kube-adapter.js';
 import { httpStatusOf } from './kube-errors.js';
@@ -102,6 +103,14 @@ export const reconcileSource = async (
     namespace: target.namespace,
     name: target.source,
   };
+  // A Manual-mode hold ends here, once the source serves the revision to apply.
+  await releaseKustomization(adapter, {
+    namespace: target.namespace,
+    name: target.source,
+    clock,
+    logger: options.logger,
+    signal: options.signal,
+  });
   const kustomizationToken = await requestReconcile(adapter, kustomizationRef, options);
   await waitForObject({
     ...common,

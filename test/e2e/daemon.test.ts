@@ -1,176 +1,189 @@
-import { execa, type ResultPromise } from 'execa';
-import { existsSync, statSync } from 'node:fs';
-import { readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { DaemonEvent } from '../../src/daemon/control-types.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
-import { configMap, createTestProject, type TestProject } from '../support/project.js';
+import { configMap } from '../support/project.js';
+import {
+  createCleanup,
+  createDaemonProject,
+  ensureBuilt,
+  runCli,
+  startDaemon,
+  WAIT,
+  type DaemonProcess,
+  type DaemonProject,
+} from './daemon-harness.js';
+import { artifactFiles, clusterView, registryTags } from './daemon-readers.js';
 
 /**
  * The daemon as users run it: the built CLI (`node dist/cli/main.js start`) against the shared real registry and
- * the fake Kubernetes API with emulated Flux controllers. One daemon process walks through the whole loop.
+ * the fake Kubernetes API with emulated Flux controllers. One daemon (Automatic mode) walks through the loop.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-/** KSAIL_FLUXD_E2E_CLI runs another entry point (an installed binary, a wrapper) instead of the built one. */
-const MAIN = process.env.KSAIL_FLUXD_E2E_CLI ?? join(ROOT, 'dist/cli/main.js');
-
-/** Builds dist/ when it is missing or older than a source file, so the test runs the code under test. */
-const ensureBuilt = async (): Promise<void> => {
-  const newest = async (dir: string): Promise<number> => {
-    let latest = 0;
-    for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-      if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-    }
-    return latest;
-  };
-  const built = join(ROOT, 'dist/cli/main.js');
-  if (existsSync(built) && statSync(built).mtimeMs >= (await newest(join(ROOT, 'src')))) return;
-  await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
-};
-
-interface LogLine {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
 const endpoint = inject('registryEndpoint');
+const cleanup = createCleanup();
 let cluster: FakeCluster;
-let project: TestProject;
-let daemon: ResultPromise<{ reject: false }>;
-const logs: LogLine[] = [];
+let project: DaemonProject;
+let daemon: DaemonProcess;
+let view: ReturnType<typeof clusterView>;
 
-const tags = async (): Promise<string[]> => {
-  const response = await fetch(`http://${endpoint}/v2/${project.repository}/tags/list`);
-  if (response.status === 404) return [];
-  const body = (await response.json()) as { tags?: string[] | null };
-  return (body.tags ?? []).sort();
+const tags = () => registryTags(endpoint, project.repository);
+const message = (): string | undefined => view.configMapData('default', 'hello')?.message;
+const highestContent = async (): Promise<string | undefined> => {
+  const highest = (await tags()).at(-1);
+  return highest
+    ? (await artifactFiles(endpoint, project.repository, highest)).get('configmap.yaml')
+    : undefined;
 };
-const ociRepository = () => cluster.get('source.toolkit.fluxcd.io/v1', 'OCIRepository', 'flux-system', 'app');
-const tagInCluster = (): unknown =>
-  (ociRepository()?.spec as { ref?: { tag?: string } } | undefined)?.ref?.tag;
-const message = (): unknown =>
-  (cluster.get('v1', 'ConfigMap', 'default', 'hello')?.data as { message?: string } | undefined)?.message;
-const logged = (text: string, match: Record<string, unknown> = {}): LogLine[] =>
-  logs.filter((line) => line.message === text && Object.entries(match).every(([k, v]) => line[k] === v));
+const of =
+  (type: DaemonEvent['type'], data: Record<string, unknown> = {}) =>
+  (event: DaemonEvent): boolean =>
+    event.type === type &&
+    event.source === 'app' &&
+    Object.entries(data).every(([key, value]) => event.data[key] === value);
 
 describe('ksail-fluxd start (e2e)', () => {
   beforeAll(async () => {
     await ensureBuilt();
     cluster = await startFakeCluster();
-    const port = Number(endpoint.split(':')[1]);
-    project = await createTestProject({
-      registryPort: port,
-      source: { targetNamespace: 'default' },
-      config: {
-        cluster: { kubeconfig: cluster.kubeconfigPath, context: cluster.contextName },
-        socket: { path: 'daemon.sock' },
-        fluxInterval: '10m',
-        flux: { reconcileTimeout: '20s' },
-      },
+    cleanup.add(() => cluster.close());
+    view = clusterView(cluster);
+    project = await createDaemonProject({
+      registryPort: Number(endpoint.split(':')[1]),
+      cluster,
+      // Long enough that a busy machine's pauses between the burst's writes do not end the quiet period.
+      config: { watch: { quietPeriod: '200ms' } },
     });
-    daemon = execa('node', [MAIN, 'start', '--config', project.configPath], {
-      cwd: project.dir,
-      reject: false,
-      env: {
-        HOME: project.dir,
-        PATH: process.env.PATH,
-        KSAIL_FLUXD_LOG_FORMAT: 'json',
-        KSAIL_FLUXD_LOG_LEVEL: 'debug',
-      },
-      extendEnv: false,
+    cleanup.add(() => rm(project.dir, { recursive: true, force: true }));
+    daemon = await startDaemon({
+      configPath: project.configPath,
+      dir: project.dir,
+      socketPath: project.socketPath,
     });
-    let buffered = '';
-    daemon.stderr.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          logs.push({ level: 'raw', message: line });
-        }
-      }
-    });
+    cleanup.add(() => daemon.dispose());
   });
 
-  afterAll(async () => {
-    // The daemon's own log, for when a step fails.
-    await writeFile(
-      join(tmpdir(), 'ksail-fluxd-e2e-daemon.log'),
-      logs.map((line) => JSON.stringify(line)).join('\n'),
-    );
-    if (daemon.exitCode === null) daemon.kill('SIGKILL');
-    await daemon;
-    await cluster?.close();
-    if (project) await rm(project.dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup.run());
 
   it('pushes the source at start-up, applies the Flux objects and reconciles', async () => {
-    await vi.waitFor(() => expect(message()).toBe('one'), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(() => expect(message()).toBe('one'), WAIT);
+    await vi.waitFor(
+      async () => expect(await daemon.source('app')).toMatchObject({ tagPatched: true }),
+      WAIT,
+    );
     expect(await tags()).toEqual(['1.0.0']);
-    expect(tagInCluster()).toBe('1.0.0');
-    expect(existsSync(join(project.dir, 'daemon.sock'))).toBe(true);
+    expect(view.tag('app')).toBe('1.0.0');
+    expect(existsSync(project.socketPath)).toBe(true);
   });
 
-  it('turns a save into a new version in the cluster', async () => {
+  it('turns a save into a new version in the registry, a tag patch and the new ConfigMap', async () => {
+    const from = daemon.mark();
     const saved = performance.now();
     await project.write('configmap.yaml', configMap('hello', { message: 'two' }));
-    await vi.waitFor(() => expect(message()).toBe('two'), { timeout: 30_000, interval: 20 });
+    await vi.waitFor(() => expect(message()).toBe('two'), { ...WAIT, interval: 10 });
     const latencyMs = performance.now() - saved;
+    await daemon.waitForEvent(of('reconcile-finished', { outcome: 'succeeded' }), from);
     expect(await tags()).toEqual(['1.0.0', '1.0.1']);
-    expect(tagInCluster()).toBe('1.0.1');
-    expect(logged('reconcile finished', { outcome: 'succeeded' }).length).toBeGreaterThanOrEqual(1);
-    // Save → reconciled in the cluster, with a 250 ms quiet period (measured, not a hard SLO here).
+    expect(await highestContent()).toContain('message: two');
+    expect(view.tag('app')).toBe('1.0.1');
+    expect(view.lastAppliedRevision('app')).toMatch(/^1\.0\.1@sha256:[0-9a-f]{64}$/);
+    expect(daemon.eventsSince(from, of('patch', { tag: '1.0.1' }))).toHaveLength(1);
+    // Save → applied in the cluster (measured; not a hard SLO on this machine).
     expect(latencyMs).toBeLessThan(15_000);
-    console.info(`e2e save-to-reconciled latency: ${Math.round(latencyMs)} ms`);
+    console.info(`e2e save-to-applied latency: ${Math.round(latencyMs)} ms`);
   });
 
-  it('pushes nothing for a save that changes no content', async () => {
-    const before = logged('content unchanged, nothing pushed').length;
-    await project.write('configmap.yaml', configMap('hello', { message: 'two' }));
-    await vi.waitFor(
-      () => expect(logged('content unchanged, nothing pushed').length).toBeGreaterThan(before),
-      {
-        timeout: 10_000,
-      },
+  it('pushes at most twice for 100 writes in one second, and the last write wins', async () => {
+    const from = daemon.mark();
+    const before = await tags();
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) {
+      await project.write('configmap.yaml', configMap('hello', { message: `burst-${i}` }));
+      // The workload, not a synchronisation: spread the writes over about one second.
+      await delay(Math.max(0, started + (i + 1) * 10 - performance.now()));
+    }
+    await vi.waitFor(() => expect(message()).toBe('burst-99'), WAIT);
+    await vi.waitFor(async () => expect(await daemon.source('app')).toMatchObject({ state: 'idle' }), WAIT);
+    const pushes = daemon.eventsSince(from, of('push'));
+    expect(pushes.length).toBeGreaterThanOrEqual(1);
+    expect(pushes.length).toBeLessThanOrEqual(2);
+    const after = await tags();
+    expect(after).toHaveLength(before.length + pushes.length);
+    expect(await highestContent()).toContain('message: burst-99');
+    expect(view.tag('app')).toBe(after.at(-1));
+    console.info(
+      `e2e burst: 100 writes in ${Math.round(performance.now() - started)} ms → ${pushes.length} push(es)`,
     );
-    expect(await tags()).toEqual(['1.0.0', '1.0.1']);
   });
 
-  it('reports an invalid manifest and goes ahead with the next valid save', async () => {
+  it('pushes nothing for a touch or a save without a change', async () => {
+    const before = await tags();
+    const file = join(project.sourceDir, 'configmap.yaml');
+    const from = daemon.mark();
+    const later = new Date(Date.now() + 60_000);
+    await utimes(file, later, later);
+    await daemon.waitForEvent(of('unchanged'), from);
+    const resaved = daemon.mark();
+    await writeFile(file, configMap('hello', { message: 'burst-99' }));
+    await daemon.waitForEvent(of('unchanged'), resaved);
+    expect(daemon.eventsSince(from, of('push'))).toEqual([]);
+    expect(daemon.eventsSince(from, of('patch'))).toEqual([]);
+    expect(await tags()).toEqual(before);
+  });
+
+  it('shows an invalid manifest with file:line in status and pushes once it is fixed', async () => {
+    const before = await tags();
+    const from = daemon.mark();
     await project.write('configmap.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: [oops\n');
-    await vi.waitFor(
-      () => expect(logged('daemon error', { code: 'manifest-invalid' }).length).toBeGreaterThan(0),
-      {
-        timeout: 10_000,
-      },
-    );
-    const error = logged('daemon error', { code: 'manifest-invalid' })[0];
-    expect(String(error?.error)).toMatch(/configmap\.yaml:\d+/);
+    await daemon.waitForEvent(of('error', { code: 'manifest-invalid' }), from);
+    const status = await runCli(['status', '--json', '--config', project.configPath], { dir: project.dir });
+    expect(status.exitCode, status.stderr).toBe(0);
+    const app = (
+      JSON.parse(status.stdout) as { sources: { name: string; state: string; lastError?: string }[] }
+    ).sources[0];
+    expect(app).toMatchObject({ name: 'app', state: 'error' });
+    expect(app?.lastError).toMatch(/configmap\.yaml:3:\d+/);
+    expect(await tags()).toEqual(before);
+
     await project.write('configmap.yaml', configMap('hello', { message: 'three' }));
-    await vi.waitFor(() => expect(message()).toBe('three'), { timeout: 30_000, interval: 50 });
-    expect(await tags()).toEqual(['1.0.0', '1.0.1', '1.0.2']);
+    await vi.waitFor(() => expect(message()).toBe('three'), WAIT);
+    expect(await tags()).toHaveLength(before.length + 1);
+    expect((await daemon.source('app')).lastError).toBeUndefined();
   });
 
-  it('keeps pushing while the cluster is unreachable and catches up when it is back', async () => {
+  it('keeps pushing while the cluster is unreachable and patches the latest tag when it is back', async () => {
+    const patched = view.tag('app');
     cluster.faults.setUnreachable(true);
+    const from = daemon.mark();
     await project.write('configmap.yaml', configMap('hello', { message: 'four' }));
-    await vi.waitFor(async () => expect(await tags()).toContain('1.0.3'), { timeout: 10_000, interval: 100 });
+    const four = await daemon.waitForEvent(of('push'), from);
+    const second = daemon.mark();
     await project.write('configmap.yaml', configMap('hello', { message: 'five' }));
-    await vi.waitFor(async () => expect(await tags()).toContain('1.0.4'), { timeout: 10_000, interval: 100 });
+    const five = await daemon.waitForEvent(of('push'), second);
+    const latest = String(five.data.version);
+    expect((await tags()).slice(-2)).toEqual([String(four.data.version), latest]);
+    expect(await highestContent()).toContain('message: five');
+    // Not patched while down: the cluster still points at the version before the outage.
+    expect(view.tag('app')).toBe(patched);
+    expect(await daemon.source('app')).toMatchObject({ tagPatched: false });
+
     cluster.faults.setUnreachable(false);
-    await vi.waitFor(() => expect(message()).toBe('five'), { timeout: 60_000, interval: 100 });
-    expect(tagInCluster()).toBe('1.0.4');
+    await vi.waitFor(() => expect(view.tag('app')).toBe(latest), { ...WAIT, timeout: 30_000 });
+    await vi.waitFor(() => expect(message()).toBe('five'), { ...WAIT, timeout: 30_000 });
+    expect(view.lastAppliedRevision('app')?.startsWith(`${latest}@`)).toBe(true);
+    await vi.waitFor(async () => {
+      const status = await daemon.status();
+      expect(status.cluster.reachable).toBe(true);
+      expect(status.sources[0]).toMatchObject({ tagPatched: true, lastVersion: latest });
+    }, WAIT);
   });
 
   it('stops on SIGTERM with exit code 0 and removes its socket', async () => {
-    daemon.kill('SIGTERM');
-    const result = await daemon;
+    const result = await daemon.stop('SIGTERM');
     expect(result.exitCode).toBe(0);
-    expect(logged('daemon stopped')).toHaveLength(1);
-    expect(existsSync(join(project.dir, 'daemon.sock'))).toBe(false);
+    expect(daemon.logs.filter((line) => line.message === 'daemon stopped')).toHaveLength(1);
+    expect(existsSync(project.socketPath)).toBe(false);
   });
 });

@@ -6,12 +6,15 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
+import { createHolder, type HeldRequests } from './proxy-hold.js';
+
+export type { HeldRequests } from './proxy-hold.js';
 
 /**
  * A reverse proxy on 127.0.0.1 in front of a REAL registry, with switchable faults: answer the next requests
- * with an error status or a reset connection, refuse connections altogether (down), or paginate tag lists the
- * way distribution v3 does (the 2.8 test registry ignores `?n=`). Everything else is passed through
- * untouched, Host header included, so upload Locations point back at the proxy.
+ * with an error status or a reset connection, refuse connections altogether (down), hold requests unanswered
+ * until released, or paginate tag lists the way distribution v3 does (the 2.8 test registry ignores `?n=`).
+ * Everything else is passed through untouched, Host header included, so upload Locations point back at the proxy.
  */
 export type ProxyFault = number | 'reset';
 
@@ -24,6 +27,10 @@ export interface ProxiedRequest {
   faulted: boolean;
   /** Which accepted TCP connection (1-based) carried it. */
   connection: number;
+  /** Held by `hold()`: accepted but not passed on (yet). */
+  held?: boolean;
+  /** A held request's body has fully arrived at the proxy. */
+  received?: boolean;
 }
 
 export interface FailOptions {
@@ -45,6 +52,11 @@ export interface FaultyProxy {
   up(): Promise<void>;
   /** Emulate distribution v3 tag pagination with this default page size (`?n=` wins); undefined turns it off. */
   paginateTags(pageSize: number | undefined): void;
+  /**
+   * From now on, matching requests are accepted (body read) but not answered until `release()` or `drop()`:
+   * a push stuck at a known point, e.g. its manifest PUT. A new hold replaces (drops) the previous one.
+   */
+  hold(match: (method: string, url: string) => boolean): HeldRequests<ProxiedRequest>;
   /** Every request seen, in arrival order (a live array). */
   readonly requests: readonly ProxiedRequest[];
   /** TCP connections accepted so far: shows whether a client reuses keep-alive connections. */
@@ -57,6 +69,7 @@ const TAGS_PATH = /^\/v2\/(.+)\/tags\/list$/;
 export const startFaultyProxy = async (targetEndpoint: string): Promise<FaultyProxy> => {
   const [targetHost, targetPort] = splitEndpoint(targetEndpoint);
   const agent = new Agent({ keepAlive: true });
+  const holder = createHolder<ProxiedRequest>({ host: targetHost, port: targetPort, agent });
   const sockets = new Set<Socket>();
   const requests: ProxiedRequest[] = [];
   let faults: { remaining: number; fault: ProxyFault; options: FailOptions } | undefined;
@@ -154,6 +167,7 @@ export const startFaultyProxy = async (targetEndpoint: string): Promise<FaultyPr
       });
       return;
     }
+    if (holder.take(req, res, record)) return;
     const url = new URL(record.url, 'http://proxy');
     if (tagPageSize !== undefined && req.method === 'GET' && TAGS_PATH.test(url.pathname)) {
       paginate(req, res, record, url);
@@ -205,11 +219,13 @@ export const startFaultyProxy = async (targetEndpoint: string): Promise<FaultyPr
     paginateTags: (pageSize) => {
       tagPageSize = pageSize;
     },
+    hold: (match) => holder.hold(match),
     requests,
     connections: () => accepted,
     close: async () => {
       if (closed) return;
       closed = true;
+      holder.dropAll();
       await stopListening();
       agent.destroy();
     },

@@ -37,11 +37,18 @@ export const dockerAvailable = async (): Promise<boolean> => {
 export const waitForRegistry = async (endpoint: string, timeoutMs = 15_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    // A ref'd timer, not AbortSignal.timeout (unref'd): right after `docker run` the fetch alone at times holds
+    // nothing that keeps the event loop alive, and the test runner's main process then exits 0 in the middle of
+    // the global set-up, having run no test at all.
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(), 1000);
     try {
-      const response = await fetch(`http://${endpoint}/v2/`, { signal: AbortSignal.timeout(1000) });
+      const response = await fetch(`http://${endpoint}/v2/`, { signal: attempt.signal });
       if (response.ok) return;
     } catch {
       // not up yet
+    } finally {
+      clearTimeout(timer);
     }
     if (Date.now() > deadline)
       throw new Error(`test registry at ${endpoint} did not answer within ${timeoutMs} ms`);

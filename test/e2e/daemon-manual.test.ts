@@ -1,0 +1,137 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { DaemonEvent, ReconcileResponse } from '../../src/daemon/control-types.js';
+import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
+import { configMap } from '../support/project.js';
+import {
+  createCleanup,
+  createDaemonProject,
+  ensureBuilt,
+  runCli,
+  startDaemon,
+  WAIT,
+  type DaemonProcess,
+  type DaemonProject,
+} from './daemon-harness.js';
+import { clusterView } from './daemon-readers.js';
+
+/**
+ * `ksail-fluxd start --mode manual` with two sources: saves are pushed and the tags patched, but Flux applies
+ * nothing until `ksail-fluxd reconcile` (over the daemon's socket), which runs exactly one request per source.
+ */
+const endpoint = inject('registryEndpoint');
+const cleanup = createCleanup();
+const KUSTOMIZATION =
+  'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n';
+let cluster: FakeCluster;
+let project: DaemonProject;
+let daemon: DaemonProcess;
+let view: ReturnType<typeof clusterView>;
+
+const message = (name: string): string | undefined => view.configMapData('default', name)?.message;
+const writeWeb = (text: string) =>
+  writeFile(join(project.dir, 'web', 'configmap.yaml'), configMap('web', { message: text }));
+const pushOf =
+  (source: string) =>
+  (event: DaemonEvent): boolean =>
+    event.type === 'push' && event.source === source;
+
+describe('ksail-fluxd start --mode manual (e2e)', () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+    cluster = await startFakeCluster();
+    cleanup.add(() => cluster.close());
+    view = clusterView(cluster);
+    project = await createDaemonProject({
+      registryPort: Number(endpoint.split(':')[1]),
+      cluster,
+      config: {
+        sources: [
+          { name: 'app', path: './app', targetNamespace: 'default' },
+          { name: 'web', path: './web', targetNamespace: 'default' },
+        ],
+      },
+    });
+    cleanup.add(() => rm(project.dir, { recursive: true, force: true }));
+    await mkdir(join(project.dir, 'web'));
+    await writeFile(join(project.dir, 'web', 'kustomization.yaml'), KUSTOMIZATION);
+    await writeWeb('w1');
+    daemon = await startDaemon({
+      configPath: project.configPath,
+      dir: project.dir,
+      socketPath: project.socketPath,
+      args: ['--mode', 'manual'],
+    });
+    cleanup.add(() => daemon.dispose());
+  });
+
+  afterAll(() => cleanup.run());
+
+  it('creates the Flux objects for both sources at start-up', async () => {
+    await vi.waitFor(async () => {
+      const status = await daemon.status();
+      expect(status.mode).toBe('Manual');
+      expect(status.sources.map((source) => [source.name, source.lastVersion, source.tagPatched])).toEqual([
+        ['app', '1.0.0', true],
+        ['web', '1.0.0', true],
+      ]);
+    }, WAIT);
+    expect([view.tag('app'), view.tag('web')]).toEqual(['1.0.0', '1.0.0']);
+  });
+
+  it('pushes and patches the tags but reconciles nothing until `ksail-fluxd reconcile`', async () => {
+    // Whatever Flux did with the objects it was given at start-up has settled.
+    await vi.waitFor(() => {
+      expect(view.lastAppliedRevision('app')).toMatch(/^1\.0\.0@/);
+      expect(view.lastAppliedRevision('web')).toMatch(/^1\.0\.0@/);
+    }, WAIT);
+    const applied = { app: view.lastAppliedRevision('app'), web: view.lastAppliedRevision('web') };
+    const from = daemon.mark();
+
+    // Two saves of app (each waits for its push) and one of web before the trigger.
+    await project.write('configmap.yaml', configMap('hello', { message: 'two' }));
+    await daemon.waitForEvent((event) => pushOf('app')(event) && event.data.version === '1.0.1', from);
+    await project.write('configmap.yaml', configMap('hello', { message: 'three' }));
+    await daemon.waitForEvent((event) => pushOf('app')(event) && event.data.version === '1.0.2', from);
+    await writeWeb('w2');
+    await daemon.waitForEvent((event) => pushOf('web')(event) && event.data.version === '1.0.1', from);
+    await vi.waitFor(() => expect([view.tag('app'), view.tag('web')]).toEqual(['1.0.2', '1.0.1']), WAIT);
+
+    // A tag patch makes the source-controller fetch the new tag (as in Flux); the Kustomization must not apply it.
+    await vi.waitFor(() => {
+      expect(view.sourceRevision('app')).toMatch(/^1\.0\.2@/);
+      expect(view.sourceRevision('web')).toMatch(/^1\.0\.1@/);
+    }, WAIT);
+    const status = await daemon.status();
+    for (const source of status.sources) expect(source.pendingRequests).toHaveLength(1);
+    expect(daemon.eventsSince(from, (event) => event.type === 'reconcile-started')).toEqual([]);
+    expect({ app: view.lastAppliedRevision('app'), web: view.lastAppliedRevision('web') }).toEqual(applied);
+    expect([message('hello'), message('web')]).toEqual(['one', 'w1']);
+
+    const trigger = daemon.mark();
+    const result = await runCli(['reconcile', '--wait', '--json', '--config', project.configPath], {
+      dir: project.dir,
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { requests } = JSON.parse(result.stdout) as ReconcileResponse & { daemon: boolean };
+    expect(requests.map((request) => request.sources)).toEqual([['app'], ['web']]);
+    expect(requests.map((request) => request.outcome)).toEqual(['succeeded', 'succeeded']);
+    expect(requests.map((request) => request.results[0]?.revision?.split('@')[0])).toEqual([
+      '1.0.2',
+      '1.0.1',
+    ]);
+    // Exactly one request per source ran: the two saves of app merged into one.
+    const started = daemon.eventsSince(trigger, (event) => event.type === 'reconcile-started');
+    expect(started.map((event) => event.source).sort()).toEqual(['app', 'web']);
+    expect(new Set(started.map((event) => event.data.id))).toEqual(new Set(requests.map((r) => r.id)));
+    expect(status.sources.flatMap((source) => source.pendingRequests).sort()).toEqual(
+      requests.map((request) => request.id).sort(),
+    );
+
+    expect([message('hello'), message('web')]).toEqual(['three', 'w2']);
+    expect(view.lastAppliedRevision('app')).toMatch(/^1\.0\.2@/);
+    expect(view.lastAppliedRevision('web')).toMatch(/^1\.0\.1@/);
+    expect(daemon.eventsSince(trigger, (event) => event.type === 'reconcile-started')).toHaveLength(2);
+  });
+});
