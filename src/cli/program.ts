@@ -14,6 +14,24 @@ export const packageVersion = (): string => {
   return pkg.version;
 };
 
+/** Global options that take a value, as registered below; `subcommandOf` must skip their values. */
+const GLOBAL_VALUE_OPTIONS = [
+  {
+    flags: '-c, --config <file>',
+    description: 'config file (default: ./ksail-fluxd.yaml, or KSAIL_FLUXD_CONFIG)',
+  },
+  { flags: '--log-level <level>', description: 'error, warn, info or debug' },
+  { flags: '--log-format <format>', description: 'auto, json or text (auto: text on a TTY, JSON otherwise)' },
+] as const;
+
+/** The subcommand an argument list runs, found before the program (and the commands' modules) is loaded. */
+export const subcommandOf = (argv: readonly string[]): string | undefined => {
+  const takesValue = new Set(
+    GLOBAL_VALUE_OPTIONS.flatMap(({ flags }) => flags.split(/[ ,]+/).filter((f) => f.startsWith('-'))),
+  );
+  return argv.find((arg, index) => !arg.startsWith('-') && !takesValue.has(argv[index - 1] ?? ''));
+};
+
 export interface RunOptions {
   argv: readonly string[];
   io: CliIo;
@@ -68,15 +86,13 @@ export const runCli = async (options: RunOptions): Promise<number> => {
       'Turns every save of your Kubernetes manifests into a Flux OCI artifact and a reconciled cluster',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('-c, --config <file>', 'config file (default: ./ksail-fluxd.yaml, or KSAIL_FLUXD_CONFIG)')
-    .option('--log-level <level>', 'error, warn, info or debug')
-    .option('--log-format <format>', 'auto, json or text (auto: text on a TTY, JSON otherwise)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     });
+  for (const { flags, description } of GLOBAL_VALUE_OPTIONS) program.option(flags, description);
   for (const register of options.registrars) register(program, context);
   program.commands.forEach((command) => command.exitOverride());
 

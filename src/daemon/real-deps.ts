@@ -1,4 +1,5 @@
 import { createIgnoreMatcher } from '../artifact/ignore.js';
+import { createLimiter } from '../artifact/limit.js';
 import { createValidationCache, type ValidationCache } from '../artifact/validation-cache.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -12,6 +13,12 @@ import { startControlServer } from './control-server.js';
 import type { DaemonDeps } from './create-daemon.js';
 import { dirWatcherFactory } from './dir-watcher.js';
 import { createFluxDriver } from './flux-driver.js';
+
+/**
+ * Builds running at once, daemon-wide. At start-up every source builds; ten at once left a heap twice the live
+ * size that V8 kept while idle (issue #5: idle RSS). Two keep both CPUs busy; a single save is never queued.
+ */
+export const MAX_CONCURRENT_BUILDS = 2;
 
 export interface RealDepsOptions {
   config: ResolvedConfig;
@@ -45,9 +52,12 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
         if (!cache) caches.set(name, (cache = createValidationCache()));
         return cache;
       };
+      const builds = createLimiter(MAX_CONCURRENT_BUILDS);
       return {
         publish: (source) =>
-          publishSource({ source, client, clock, logger, lock, validationCache: cacheFor(source.name) }),
+          builds(() =>
+            publishSource({ source, client, clock, logger, lock, validationCache: cacheFor(source.name) }),
+          ),
       };
     },
     createFlux: (registry, config) => createFluxDriver({ config, registry, clock, logger, env }),
