@@ -8,7 +8,9 @@ const OCTET_STREAM = 'application/octet-stream';
 
 export interface BlobOperations {
   hasBlob(repository: string, digest: string): Promise<boolean>;
+  /** Monolithic POST + PUT up to `chunkSize` bytes, chunked PATCHes + PUT above; retries restart the session. */
   uploadBlob(repository: string, digest: string, data: Uint8Array): Promise<void>;
+  /** Verifies the digest of what it got. */
   getBlob(repository: string, digest: string): Promise<Buffer>;
 }
 

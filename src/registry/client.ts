@@ -1,8 +1,8 @@
 import { systemClock, type Clock } from '../clock.js';
 import { KsailError } from '../errors.js';
 import { createSilentLogger, type Logger } from '../logger.js';
-import { createBlobOperations } from './blob-operations.js';
-import { createManifestOperations } from './manifest-operations.js';
+import { createBlobOperations, type BlobOperations } from './blob-operations.js';
+import { createManifestOperations, type ManifestOperations } from './manifest-operations.js';
 import { validateEndpoint } from './references.js';
 import { createRegistryContext } from './registry-context.js';
 import type { OciManifest } from './registry-schemas.js';
@@ -19,27 +19,11 @@ export interface ManifestResult {
   manifest: OciManifest;
 }
 
-export interface RegistryClient {
+/** The OCI distribution operations ksail-fluxd uses; see BlobOperations and ManifestOperations. */
+export interface RegistryClient extends BlobOperations, ManifestOperations {
   /** `localhost:5000` or `127.0.0.1:5000` */
   readonly endpoint: string;
   ping(options?: { signal?: AbortSignal }): Promise<void>;
-  hasBlob(repository: string, digest: string): Promise<boolean>;
-  /** Monolithic POST + PUT up to `chunkSize` bytes, chunked PATCHes + PUT above; retries restart the session. */
-  uploadBlob(repository: string, digest: string, data: Uint8Array): Promise<void>;
-  /** Verifies the digest of what it got. */
-  getBlob(repository: string, digest: string): Promise<Buffer>;
-  putManifest(
-    repository: string,
-    reference: string,
-    body: Uint8Array,
-    mediaType: string,
-  ): Promise<{ digest: string }>;
-  /** undefined on 404. */
-  getManifest(repository: string, reference: string): Promise<ManifestResult | undefined>;
-  headManifest(repository: string, reference: string): Promise<{ digest: string; size: number } | undefined>;
-  deleteManifest(repository: string, digest: string): Promise<void>;
-  /** Follows `Link: <...>; rel="next"`; [] when the repository does not exist (404 NAME_UNKNOWN). */
-  listTags(repository: string): Promise<string[]>;
 }
 
 export interface RegistryClientOptions {

@@ -13,9 +13,11 @@ export interface ManifestOperations {
     body: Uint8Array,
     mediaType: string,
   ): Promise<{ digest: string }>;
+  /** undefined on 404. */
   getManifest(repository: string, reference: string): Promise<ManifestResult | undefined>;
   headManifest(repository: string, reference: string): Promise<{ digest: string; size: number } | undefined>;
   deleteManifest(repository: string, digest: string): Promise<void>;
+  /** Follows `Link: <...>; rel="next"`; [] when the repository does not exist (404 NAME_UNKNOWN). */
   listTags(repository: string): Promise<string[]>;
 }
 
