@@ -13,8 +13,10 @@ import {
   decodeText,
   positionsOf,
   type FileProblem,
+  type ParsedYaml,
   type Role,
 } from './manifest-check.js';
+import { quickYamlCheck } from './quick-check.js';
 import type { ValidationCache } from './validation-cache.js';
 
 /** One problem, 1-based line and column; `file` is relative to the source directory. */
@@ -30,9 +32,20 @@ export interface ValidationInput {
   skipped?: readonly SkippedPath[];
 }
 
+/**
+ * How YAML is checked: `quick` (js-yaml) only ever says "certainly valid"; `exact` (the `yaml` package, slow) gives
+ * the reported problems with positions and runs only when `quick` says no. A parameter so tests can count calls.
+ */
+export interface YamlCheckers {
+  quick: (text: string, role: Exclude<Role, 'kustomization'>) => boolean;
+  exact: (text: string, role: Role) => ParsedYaml;
+}
+
+const YAML_CHECKERS: YamlCheckers = { quick: quickYamlCheck, exact: checkYaml };
+
 const MANIFEST_EXTENSION = /\.(?:ya?ml|json)$/i;
 
-/** Parsing a large source cold takes seconds; give the daemon's event loop a turn this often. */
+/** Cold validation of a large source takes most of a second; give the event loop a turn this often. */
 const SLICE_MS = 20;
 
 /**
@@ -42,6 +55,7 @@ const SLICE_MS = 20;
 export const findManifestProblems = async (
   input: ValidationInput,
   cache?: ValidationCache,
+  checkers: YamlCheckers = YAML_CHECKERS,
 ): Promise<ManifestProblem[]> => {
   let sliceStart = performance.now();
   const found = new Map<string, FileProblem[]>();
@@ -53,11 +67,11 @@ export const findManifestProblems = async (
 
   // Kustomizations first: they say which files are patches or generator data rather than objects. They are few,
   // and whether their resources exist depends on the whole tree, so they are never cached.
-  const roles = new Map<string, Role | 'data'>();
+  const roles = new Map<string, 'non-object' | 'data'>();
   for (const file of input.files) {
     if (!isKustomizationFile(file.path)) continue;
     const text = decodeText(file.content);
-    const { documents, problems } = checkYaml(text, 'kustomization');
+    const { documents, problems } = checkers.exact(text, 'kustomization');
     const first = documents[0];
     if (problems.length === 0 && first !== undefined) {
       const refs = kustomizationRefs(first);
@@ -83,7 +97,8 @@ export const findManifestProblems = async (
         sliceStart = performance.now();
       }
       const text = decodeText(file.content);
-      problems = /\.json$/i.test(file.path) ? checkJson(text, role) : checkYaml(text, role).problems;
+      if (/\.json$/i.test(file.path)) problems = checkJson(text, role);
+      else problems = checkers.quick(text, role) ? [] : checkers.exact(text, role).problems;
       cache?.store(file.path, role, file.content, problems);
     }
     if (problems.length > 0) found.set(file.path, problems);
