@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { KsailError } from '../errors.js';
+import { versionsInUse } from '../flux/in-use.js';
 import { createRegistryClient } from '../registry/client.js';
 import { pruneRepository, type PruneResult } from '../registry/prune.js';
 import { createRuntime, selectRuntime } from '../registry/runtime.js';
@@ -43,9 +44,17 @@ export const registerPruneCommand: CommandRegistrar = (program, context) => {
             `registry ${state.registry.name} is not running (${state.registry.status}${state.registry.lastError ? `: ${state.registry.lastError}` : ''}); start it with \`ksail-fluxd registry up\`, then prune again`,
           );
         }
+        const inUse = await versionsInUse({ config, source, env: context.env, logger: deps.logger });
+        if (!inUse.known && !options.json) {
+          println(
+            context,
+            `${source.name}  versions in use by the cluster unknown (${inUse.reason}); keeping the highest`,
+          );
+        }
         const result = await pruneRepository({
           repository: source.repository,
           keep: options.keep ?? source.keep,
+          inUse: inUse.known ? inUse.versions : [],
           client: createRegistryClient({
             endpoint: registryEndpointOf(config),
             clock: context.clock,
@@ -56,7 +65,7 @@ export const registerPruneCommand: CommandRegistrar = (program, context) => {
           clock: context.clock,
           logger: deps.logger,
         });
-        if (options.json) printJson(context, { source: source.name, ...result });
+        if (options.json) printJson(context, { source: source.name, inUse, ...result });
         else for (const line of formatPrune(source.name, result)) println(context, line);
       } finally {
         await runtime.close?.();

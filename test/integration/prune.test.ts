@@ -12,6 +12,7 @@ import { createRegistryClient } from '../../src/registry/client.js';
 import { pruneRepository } from '../../src/registry/prune.js';
 import { selectRuntime } from '../../src/registry/runtime.js';
 import type { RegistryRuntime } from '../../src/registry/runtime-types.js';
+import { startFakeCluster } from '../support/fake-cluster/index.js';
 import { freePort } from '../support/free-port.js';
 import { dockerAvailable, removeLabelled } from '../support/test-registry.js';
 import { pullable, rawPush, testConfig, testDeps, uniqueName } from './registry-runtime-support.js';
@@ -75,7 +76,7 @@ describe.skipIf(!(await dockerAvailable()))('prune', () => {
     expect(await pullable(port, 'test/app', '1.2.0')).toBe(true);
   });
 
-  it('prunes from the CLI with the source keep setting and prints JSON', async () => {
+  const pruneCli = async (options: { kubeconfig?: string } = {}): Promise<Record<string, unknown>> => {
     for (const version of VERSIONS) await rawPush(port, 'test/app', version, 4096);
     const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-prune-cli-'));
     const file = join(dir, 'ksail-fluxd.yaml');
@@ -85,6 +86,7 @@ describe.skipIf(!(await dockerAvailable()))('prune', () => {
         'project: test',
         `registryPort: ${port}`,
         `registry: {name: ${name}, runtime: docker}`,
+        ...(options.kubeconfig ? [`cluster: {kubeconfig: ${options.kubeconfig}}`] : []),
         'sources:',
         '  - {name: app, path: ./app, repository: test/app, keep: 3}',
         '',
@@ -111,16 +113,42 @@ describe.skipIf(!(await dockerAvailable()))('prune', () => {
       });
       expect(Buffer.concat(err).toString()).toBe('');
       expect(code).toBe(0);
-      const json = JSON.parse(Buffer.concat(out).toString()) as Record<string, unknown>;
-      expect(json).toMatchObject({
-        source: 'app',
-        repository: 'test/app',
-        kept: ['1.1.0', '1.0.3', '1.0.2'],
-        garbageCollected: true,
-      });
-      expect(json.bytesReclaimed).toEqual(expect.any(Number));
+      return JSON.parse(Buffer.concat(out).toString()) as Record<string, unknown>;
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('prunes from the CLI with the source keep setting and prints JSON', async () => {
+    const json = await pruneCli();
+    expect(json).toMatchObject({
+      source: 'app',
+      repository: 'test/app',
+      kept: ['1.1.0', '1.0.3', '1.0.2'],
+      garbageCollected: true,
+      inUse: { known: false },
+    });
+    expect(json.bytesReclaimed).toEqual(expect.any(Number));
+  });
+
+  it('never deletes the version the cluster uses', async () => {
+    const cluster = await startFakeCluster({ controllers: false });
+    try {
+      cluster.apply({
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'OCIRepository',
+        metadata: { name: 'app', namespace: 'flux-system' },
+        spec: { url: `oci://localhost:${port}/test/app`, interval: '1m', ref: { tag: '1.0.0' } },
+      });
+      const json = await pruneCli({ kubeconfig: cluster.kubeconfigPath });
+      expect(json).toMatchObject({
+        inUse: { known: true, versions: ['1.0.0'] },
+        kept: expect.arrayContaining(['1.1.0', '1.0.3', '1.0.2', '1.0.0']),
+      });
+      expect(await pullable(port, 'test/app', '1.0.0')).toBe(true);
+      expect(await pullable(port, 'test/app', '1.0.1')).toBe(false);
+    } finally {
+      await cluster.close();
     }
   });
 });
