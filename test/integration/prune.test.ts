@@ -2,11 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import { runCli } from '../../src/cli/program.js';
-import { registerPruneCommand } from '../../src/cli/prune.js';
 import { createSilentLogger } from '../../src/logger.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import { pruneRepository } from '../../src/registry/prune.js';
@@ -14,6 +11,7 @@ import { selectRuntime } from '../../src/registry/runtime.js';
 import type { RegistryRuntime } from '../../src/registry/runtime-types.js';
 import { startFakeCluster } from '../support/fake-cluster/index.js';
 import { freePort } from '../support/free-port.js';
+import { runKsail } from '../support/run-cli.js';
 import { dockerAvailable, removeLabelled } from '../support/test-registry.js';
 import { pullable, rawPush, testConfig, testDeps, uniqueName } from './registry-runtime-support.js';
 
@@ -92,28 +90,14 @@ describe.skipIf(!(await dockerAvailable()))('prune', () => {
         '',
       ].join('\n'),
     );
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    stderr.on('data', (chunk: Buffer) => err.push(chunk));
     try {
-      const code = await runCli({
-        argv: ['--config', file, 'prune', 'app', '--json'],
-        io: { stdout, stderr, isTty: false },
-        env: {
-          HOME: process.env.HOME,
-          PATH: process.env.PATH,
-          XDG_STATE_HOME: stateHome,
-          KSAIL_FLUXD_LOG_LEVEL: 'warn',
-        },
+      const result = await runKsail(['--config', file, 'prune', 'app', '--json'], {
         cwd: dir,
-        registrars: [registerPruneCommand],
+        env: { XDG_STATE_HOME: stateHome },
       });
-      expect(Buffer.concat(err).toString()).toBe('');
-      expect(code).toBe(0);
-      return JSON.parse(Buffer.concat(out).toString()) as Record<string, unknown>;
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      return JSON.parse(result.stdout) as Record<string, unknown>;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

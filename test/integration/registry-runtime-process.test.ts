@@ -8,28 +8,11 @@ import { ensureRegistry } from '../../src/registry/ensure.js';
 import { selectRuntime, whichIn } from '../../src/registry/runtime.js';
 import type { RegistryRuntime } from '../../src/registry/runtime-types.js';
 import { freePort } from '../support/free-port.js';
-import { PassThrough } from 'node:stream';
-import { runCli } from '../../src/cli/program.js';
-import { registerRegistryCommand } from '../../src/cli/registry.js';
+import { runKsail } from '../support/run-cli.js';
 import { pullable, rawPush, testConfig, testDeps, uniqueName } from './registry-runtime-support.js';
 
-/** The real program with just the registry command (commands.ts is the lead's to wire). */
-const runRegistryCli = async (argv: string[], env: NodeJS.ProcessEnv) => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await runCli({
-    argv,
-    io: { stdout, stderr, isTty: false },
-    env: { HOME: process.env.HOME, PATH: process.env.PATH, KSAIL_FLUXD_LOG_LEVEL: 'warn', ...env },
-    cwd: process.cwd(),
-    registrars: [registerRegistryCommand],
-  });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-};
+/** The real program (every command, as the binary has them). */
+const runRegistryCli = (argv: string[], env: NodeJS.ProcessEnv) => runKsail(argv, { env });
 
 const alive = (pid: number): boolean => {
   try {
