@@ -30,7 +30,7 @@ export const createLogger = (options: LoggerOptions): Logger => {
         winston.format.printf((info) => {
           const { level, message, timestamp: _t, ...meta } = info;
           const rest = Object.entries(meta)
-            .filter(([key]) => typeof key === 'string')
+            .filter(([, value]) => value !== undefined)
             .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
             .join(' ');
           return `${level} ${String(message)}${rest ? ` ${rest}` : ''}`;
