@@ -34,6 +34,23 @@ const curl = (args) => {
   return result.stdout;
 };
 
+/** A monolithic blob upload with curl: POST for the session, PUT of the bytes (`@file` or inline) with the digest. */
+const curlUpload = (port, repository, digest, data) => {
+  const location = curl([
+    '-X',
+    'POST',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%header{location}',
+    `http://127.0.0.1:${port}/v2/${repository}/blobs/uploads/`,
+  ]);
+  const url = new URL(location, `http://127.0.0.1:${port}`);
+  url.searchParams.set('digest', digest);
+  // Without a content type curl sends a form type, and the registry parses (consumes) the body as a form.
+  curl(['-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '--data-binary', data, url.toString()]);
+};
+
 /** tar | gzip of the same tree, then a curl monolithic upload and a manifest PUT. */
 const baseline = async (dir, port, repository, work) => {
   const started = performance.now();
@@ -48,49 +65,10 @@ const baseline = async (dir, port, repository, work) => {
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
   const bytes = await readFile(archive);
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  const location = curl([
-    '-X',
-    'POST',
-    '-o',
-    '/dev/null',
-    '-w',
-    '%{redirect_url}%header{location}',
-    `http://127.0.0.1:${port}/v2/${repository}/blobs/uploads/`,
-  ]);
-  const url = new URL(location, `http://127.0.0.1:${port}`);
-  url.searchParams.set('digest', digest);
-  curl([
-    '-X',
-    'PUT',
-    '-H',
-    'Content-Type: application/octet-stream',
-    '--data-binary',
-    `@${archive}`,
-    url.toString(),
-  ]);
+  curlUpload(port, repository, digest, `@${archive}`);
   const config = '{}';
   const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
-  const cloc = curl([
-    '-X',
-    'POST',
-    '-o',
-    '/dev/null',
-    '-w',
-    '%header{location}',
-    `http://127.0.0.1:${port}/v2/${repository}/blobs/uploads/`,
-  ]);
-  const curl2 = new URL(cloc, `http://127.0.0.1:${port}`);
-  curl2.searchParams.set('digest', configDigest);
-  // Without a content type curl sends a form type, and the registry parses (consumes) the body as a form.
-  curl([
-    '-X',
-    'PUT',
-    '-H',
-    'Content-Type: application/octet-stream',
-    '--data-binary',
-    config,
-    curl2.toString(),
-  ]);
+  curlUpload(port, repository, configDigest, config);
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
