@@ -134,6 +134,26 @@ export const writeStatus = (
   return api.update(type, { ...current, status }, { fieldManager: manager, subresource: 'status' });
 };
 
+/** What both controllers write when a reconciliation starts: Reconciling=True, Ready=Unknown (Progressing). */
+export const markProgressing = (
+  api: ObjectApi,
+  type: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  manager: string,
+  generation: number | undefined,
+): void => {
+  writeStatus(api, type, namespace, name, manager, (status) => {
+    const progressing = {
+      status: 'True',
+      reason: 'Progressing',
+      message: 'reconciliation in progress',
+    } as const;
+    setCondition(status, { type: 'Reconciling', ...progressing }, generation);
+    setCondition(status, { type: 'Ready', ...progressing, status: 'Unknown' }, generation);
+  });
+};
+
 /** Adds (or removes) Flux's finalizer on the main resource; returns the updated object. */
 export const setFinalizer = (
   api: ObjectApi,

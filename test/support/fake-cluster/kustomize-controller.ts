@@ -2,6 +2,7 @@ import { parseDuration } from '../../../src/model/duration.js';
 import { ApiStatusError } from './api-status.js';
 import type { Condition } from './controller-runtime.js';
 import {
+  markProgressing,
   REQUESTED_AT,
   WorkQueue,
   objectKey,
@@ -124,15 +125,7 @@ export class KustomizeController {
     object = setFinalizer(this.api, type, object, true, MANAGER);
     const generation = object.metadata.generation;
     const token = object.metadata.annotations?.[REQUESTED_AT];
-    writeStatus(this.api, type, namespace, name, MANAGER, (status) => {
-      const progressing = {
-        status: 'True',
-        reason: 'Progressing',
-        message: 'reconciliation in progress',
-      } as const;
-      setCondition(status, { type: 'Reconciling', ...progressing }, generation);
-      setCondition(status, { type: 'Ready', ...progressing, status: 'Unknown' }, generation);
-    });
+    markProgressing(this.api, type, namespace, name, MANAGER, generation);
     const source = this.sourceOf(object);
     const revision = (
       statusOf(source.object ?? ({} as KObject))['artifact'] as Record<string, unknown> | undefined

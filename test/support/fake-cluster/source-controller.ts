@@ -1,6 +1,7 @@
 import { parseDuration } from '../../../src/model/duration.js';
 import type { Condition } from './controller-runtime.js';
 import {
+  markProgressing,
   REQUESTED_AT,
   WorkQueue,
   objectKey,
@@ -99,15 +100,7 @@ export class SourceController {
     object = setFinalizer(this.api, type, object, true, MANAGER);
     const generation = object.metadata.generation;
     const token = object.metadata.annotations?.[REQUESTED_AT];
-    writeStatus(this.api, type, namespace, name, MANAGER, (status) => {
-      const progressing = {
-        status: 'True',
-        reason: 'Progressing',
-        message: 'reconciliation in progress',
-      } as const;
-      setCondition(status, { type: 'Reconciling', ...progressing }, generation);
-      setCondition(status, { type: 'Ready', ...progressing, status: 'Unknown' }, generation);
-    });
+    markProgressing(this.api, type, namespace, name, MANAGER, generation);
     const spec = specOf(object);
     const url = String(spec['url']);
     let outcome: { pulled: PulledArtifact } | { error: string; reason: string };
