@@ -161,7 +161,13 @@ export const createProcessRuntime = (
     }
     const deadline = clock.now() + 10_000;
     while ((await isAlive(pid)) && clock.now() < deadline) await clock.sleep(50);
-    if (await isAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (!(await isAlive(pid))) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      // ESRCH: it exited between the check and the kill, which is what we wanted.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
   };
 
   const supervise = (): void => {

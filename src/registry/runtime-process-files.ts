@@ -79,10 +79,18 @@ export const isAlive = async (pid: number): Promise<boolean> => {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (macOS): trust kill(0)
+  } catch (error) {
+    // ENOENT: reaped between kill(0) and the read, so gone. Without /proc at all (macOS), trust kill(0).
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return !(await procMissing());
+    return true;
   }
 };
+
+const procMissing = async (): Promise<boolean> =>
+  readFile('/proc/self/stat', 'utf8').then(
+    () => false,
+    () => true,
+  );
 
 /** Guards against pid reuse: the process must be serving our config file (when /proc can tell). */
 export const isOurProcess = async (pid: number, configPath: string): Promise<boolean> => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isKsailError } from '../../src/errors.js';
 import { ensureRegistry } from '../../src/registry/ensure.js';
 import { selectRuntime, whichIn } from '../../src/registry/runtime.js';
+import { isAlive } from '../../src/registry/runtime-process-files.js';
 import type { RegistryRuntime } from '../../src/registry/runtime-types.js';
 import { freePort } from '../support/free-port.js';
 import { runKsail } from '../support/run-cli.js';
@@ -13,15 +14,6 @@ import { pullable, rawPush, testConfig, testDeps, uniqueName } from './registry-
 
 /** The real program (every command, as the binary has them). */
 const runRegistryCli = (argv: string[], env: NodeJS.ProcessEnv) => runKsail(argv, { env });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.skipIf(!(await whichIn(process.env)('docker-registry')))('process registry runtime', () => {
   let stateHome: string;
@@ -43,7 +35,13 @@ describe.skipIf(!(await whichIn(process.env)('docker-registry')))('process regis
     // Stop whatever a failed test left running, by its recorded pid.
     await Promise.allSettled(runtimes.splice(0).map((r) => r.close?.() ?? Promise.resolve()));
     const pid = await readPid().catch(() => undefined);
-    if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (pid && (await isAlive(pid))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await rm(stateHome, { recursive: true, force: true });
   });
 
@@ -65,7 +63,7 @@ describe.skipIf(!(await whichIn(process.env)('docker-registry')))('process regis
     expect(await readPid()).toBe(pid); // adopted, not restarted
     for (const tag of ['1.0.0', '1.0.1', '1.0.2']) await rawPush(port, 'test/app', tag, 4096);
     expect((await runtime.down()).removed).toBe(true);
-    expect(alive(pid)).toBe(false);
+    expect(await isAlive(pid)).toBe(false);
     expect((await runtime.inspect()).registry.status).toBe('NotProvisioned');
 
     await ensureRegistry(config(), testDeps(env));
