@@ -54,9 +54,17 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
       };
       const builds = createLimiter(MAX_CONCURRENT_BUILDS);
       return {
-        publish: (source) =>
+        publish: (source, progress) =>
           builds(() =>
-            publishSource({ source, client, clock, logger, lock, validationCache: cacheFor(source.name) }),
+            publishSource({
+              source,
+              client,
+              clock,
+              logger,
+              lock,
+              validationCache: cacheFor(source.name),
+              ...(progress ? { onPushing: (version: string) => progress.onPushing(version) } : {}),
+            }),
           ),
       };
     },

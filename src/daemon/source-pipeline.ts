@@ -8,9 +8,15 @@ import { createDebouncer, type Debouncer } from './debounce.js';
 import type { EventBus } from './event-bus.js';
 import type { Scheduler } from './scheduler.js';
 
+/** What a publish reports while it runs. */
+export interface PublishProgress {
+  /** The content differs and the upload of `version` begins. */
+  onPushing(version: string): void;
+}
+
 /** Builds, compares and pushes one source (the real one wraps `publishSource`). */
 export interface Publisher {
-  publish(source: ResolvedSource): Promise<PublishResult>;
+  publish(source: ResolvedSource, progress?: PublishProgress): Promise<PublishResult>;
 }
 
 /**
@@ -87,6 +93,8 @@ export class SourcePipeline {
   private readonly options: PipelineOptions;
   private readonly debouncer: Debouncer;
   private running: Promise<void> | undefined;
+  /** What the run in flight is doing, for status. */
+  private phase: 'building' | 'pushing' = 'building';
   private dirty = false;
   /** The follow-up run was asked for explicitly, so it goes ahead even while paused. */
   private forced = false;
@@ -175,7 +183,7 @@ export class SourcePipeline {
   }
 
   private state(): SourceStatus['state'] {
-    if (this.running) return 'building';
+    if (this.running) return this.phase;
     if (this.options.isPaused()) return 'paused';
     if (this.cancelRetry) return 'retrying';
     if (this.debouncer.pending || this.dirty) return 'waiting';
@@ -185,9 +193,10 @@ export class SourcePipeline {
   private async run(): Promise<void> {
     const { bus, source } = this.options;
     bus.emit('build', source.name, { path: source.absolutePath });
+    this.phase = 'building';
     let result: PublishResult;
     try {
-      result = await this.options.publisher.publish(source);
+      result = await this.options.publisher.publish(source, { onPushing: () => (this.phase = 'pushing') });
     } catch (error) {
       this.fail(error);
       return;

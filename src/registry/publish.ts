@@ -29,6 +29,8 @@ export interface PublishOptions {
   validationCache?: ValidationCache;
   /** Wraps the upload so that garbage collection never runs during a push (issue #3). */
   lock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Called once the content is known to differ, as the upload of `version` begins (the daemon's `pushing` state). */
+  onPushing?: (version: string) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
     }),
   });
   const upload = async (): Promise<string> => {
+    options.onPushing?.(version);
     await Promise.all([
       uploadIfMissing(client, source.repository, manifest.configDigest, manifest.config),
       uploadIfMissing(client, source.repository, built.layerDigest, built.layer),

@@ -4,7 +4,7 @@ import type { DaemonEvent } from '../../../src/daemon/control-types.js';
 import { createDaemon, type DaemonDeps } from '../../../src/daemon/create-daemon.js';
 import type { FileWatcher, WatchOptions } from '../../../src/daemon/file-watcher.js';
 import type { FluxDriver, ReconcileResult } from '../../../src/daemon/flux-driver-types.js';
-import type { Publisher } from '../../../src/daemon/source-pipeline.js';
+import type { Publisher, PublishProgress } from '../../../src/daemon/source-pipeline.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import type { ReconciliationRequest } from '../../../src/model/reconciliation-request.js';
@@ -37,6 +37,8 @@ export class FakePublisher implements Publisher {
   failWith: ((source: string) => Error | undefined) | undefined;
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
+  /** Holds runs after the content compare, during the "upload". */
+  pushGate: Promise<void> | undefined;
   private readonly last = new Map<string, { content: string; patch: number }>();
 
   hold(): void {
@@ -54,13 +56,17 @@ export class FakePublisher implements Publisher {
     this.content.set(source, content);
   }
 
-  async publish(source: ResolvedSource): Promise<PublishResult> {
+  async publish(source: ResolvedSource, progress?: PublishProgress): Promise<PublishResult> {
     this.calls.push(source.name);
     if (this.gate) await this.gate;
     const failure = this.failWith?.(source.name);
     if (failure) throw failure;
     const content = this.content.get(source.name) ?? 'initial';
     const previous = this.last.get(source.name);
+    if (previous?.content !== content) {
+      progress?.onPushing(`1.0.${previous ? previous.patch + 1 : 0}`);
+      if (this.pushGate) await this.pushGate;
+    }
     const base = {
       source: source.name,
       repository: source.repository,

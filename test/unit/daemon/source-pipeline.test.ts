@@ -77,6 +77,29 @@ describe('SourcePipeline', () => {
     expect(pipeline.snapshot().state).toBe('idle');
   });
 
+  it('reports building until the content differs, then pushing until the upload ends', async () => {
+    const { publisher, pipeline } = setup();
+    let upload!: () => void;
+    publisher.pushGate = new Promise((resolve) => (upload = resolve));
+    publisher.hold();
+    pipeline.trigger();
+    expect(pipeline.snapshot().state).toBe('building');
+    publisher.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pipeline.snapshot().state).toBe('pushing');
+    upload();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pipeline.snapshot()).toMatchObject({ state: 'idle', lastVersion: '1.0.0' });
+
+    // Unchanged content never reaches the upload, so it is never reported as pushing.
+    publisher.pushGate = new Promise(() => undefined);
+    publisher.hold();
+    pipeline.trigger();
+    publisher.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pipeline.snapshot().state).toBe('idle');
+  });
+
   it('a save that changes nothing is unchanged', async () => {
     const { publisher, pipeline, published } = setup();
     publisher.seed('app', 'same', 3);

@@ -1,0 +1,52 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import type { ResolvedSource } from '../../src/config/schema.js';
+import { createSilentLogger } from '../../src/logger.js';
+import { createRegistryClient } from '../../src/registry/client.js';
+import { publishSource } from '../../src/registry/publish.js';
+
+const endpoint = inject('registryEndpoint');
+
+/** The daemon's `pushing` state comes from this hook (issue #5 status): only a real upload reports it. */
+describe('publishSource progress', () => {
+  const dirs: string[] = [];
+  afterAll(() => Promise.allSettled(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  it('reports pushing with the new version, and never for unchanged content', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-progress-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n');
+    const repository = `progress/app-${process.pid}-${Date.now()}`;
+    const source: ResolvedSource = {
+      name: 'app',
+      path: dir,
+      absolutePath: dir,
+      repository,
+      bump: 'patch',
+      initialVersion: '1.0.0',
+      ignore: [],
+      prune: true,
+      kustomizationPath: './',
+      keep: 20,
+    };
+    const client = createRegistryClient({ endpoint });
+    const pushing: string[] = [];
+    const publish = () =>
+      publishSource({
+        source,
+        client,
+        clock: systemClock,
+        logger: createSilentLogger(),
+        onPushing: (version) => pushing.push(version),
+      });
+
+    expect((await publish()).outcome).toBe('pushed');
+    expect((await publish()).outcome).toBe('unchanged');
+    await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n');
+    expect(await publish()).toMatchObject({ outcome: 'pushed', version: '1.0.1' });
+    expect(pushing).toEqual(['1.0.0', '1.0.1']);
+  });
+});
