@@ -33,3 +33,17 @@ export const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
+
+/** A source as the config loader resolves it, with the schema's defaults. */
+export const resolvedSource = (name, dir, repository) => ({
+  name,
+  path: dir,
+  absolutePath: dir,
+  repository,
+  bump: 'patch',
+  initialVersion: '1.0.0',
+  ignore: [],
+  prune: true,
+  kustomizationPath: './',
+  keep: 20,
+});

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile, appendFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { writeSource, median } from './fixtures.mjs';
+import { writeSource, median, resolvedSource } from './fixtures.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
@@ -15,18 +15,7 @@ const load = async () => {
   return { publishSource, createRegistryClient, systemClock, createSilentLogger };
 };
 
-const source = (name, dir) => ({
-  name,
-  path: dir,
-  absolutePath: dir,
-  repository: `bench/${name}`,
-  bump: 'patch',
-  initialVersion: '1.0.0',
-  ignore: [],
-  prune: true,
-  kustomizationPath: './',
-  keep: 20,
-});
+const source = (name, dir) => resolvedSource(name, dir, `bench/${name}`);
 
 const curl = (args) => {
   const result = spawnSync('curl', ['-sS', '-f', ...args], { encoding: 'utf8' });

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeSource, median } from './fixtures.mjs';
+import { writeSource, median, resolvedSource } from './fixtures.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 // A CLI process costs about a second of start-up here; fewer runs keep the bench short.
@@ -22,18 +22,7 @@ const load = async () => {
   return { publishSource, createRegistryClient, listVersions, systemClock, createSilentLogger };
 };
 
-const source = (name, dir) => ({
-  name,
-  path: dir,
-  absolutePath: dir,
-  repository: `bench/versions-${name}`,
-  bump: 'patch',
-  initialVersion: '1.0.0',
-  ignore: [],
-  prune: true,
-  kustomizationPath: './',
-  keep: 20,
-});
+const source = (name, dir) => resolvedSource(name, dir, `bench/versions-${name}`);
 
 const timeProcess = (args, cwd) => {
   const started = performance.now();

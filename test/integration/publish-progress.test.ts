@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import type { ResolvedSource } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/logger.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import { publishSource } from '../../src/registry/publish.js';
+import { resolvedSource } from '../support/resolved-source.js';
 
 const endpoint = inject('registryEndpoint');
 
@@ -20,18 +20,7 @@ describe('publishSource progress', () => {
     dirs.push(dir);
     await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n');
     const repository = `progress/app-${process.pid}-${Date.now()}`;
-    const source: ResolvedSource = {
-      name: 'app',
-      path: dir,
-      absolutePath: dir,
-      repository,
-      bump: 'patch',
-      initialVersion: '1.0.0',
-      ignore: [],
-      prune: true,
-      kustomizationPath: './',
-      keep: 20,
-    };
+    const source = resolvedSource(dir, { repository });
     const client = createRegistryClient({ endpoint });
     const pushing: string[] = [];
     const publish = () =>

@@ -1,26 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createValidationCache } from '../../../src/artifact/index.js';
 import { systemClock } from '../../../src/clock.js';
-import type { ResolvedSource } from '../../../src/config/schema.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { publishSource } from '../../../src/registry/publish.js';
+import { resolvedSource } from '../../support/resolved-source.js';
 import { tempDirs, writeTree } from '../artifact/tree.js';
 
 const dirs = tempDirs();
 afterEach(() => dirs.cleanup());
-
-const sourceAt = (dir: string): ResolvedSource => ({
-  name: 'app',
-  path: dir,
-  absolutePath: dir,
-  repository: 'bench/app',
-  bump: 'patch',
-  initialVersion: '1.0.0',
-  ignore: [],
-  prune: true,
-  kustomizationPath: './',
-  keep: 20,
-});
 
 describe('publishSource validation cache', () => {
   // The daemon keeps one cache per source so that a save re-parses only the files it changed (issue #5 latency).
@@ -32,7 +19,7 @@ describe('publishSource validation cache', () => {
     });
     const cache = createValidationCache();
     const result = await publishSource({
-      source: sourceAt(dir),
+      source: resolvedSource(dir),
       client: undefined,
       request: { dryRun: true },
       clock: systemClock,
