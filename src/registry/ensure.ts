@@ -1,8 +1,8 @@
 import type { ResolvedConfig } from '../config/schema.js';
 import { isKsailError, KsailError } from '../errors.js';
 import type { OCIRegistry } from '../model/oci-registry.js';
-import { createRuntime, selectRuntime } from './runtime.js';
-import type { RuntimeDeps } from './runtime-types.js';
+import { createRuntime, liveProcessRuntime, selectRuntime } from './runtime.js';
+import type { RegistryRuntime, RuntimeDeps } from './runtime-types.js';
 
 /**
  * Makes sure the configured registry runs and answers, and returns it (issue #3). Runs before every push, so the
@@ -16,6 +16,8 @@ export const ensureRegistry = async (config: ResolvedConfig, deps: RuntimeDeps):
   const plain: RuntimeDeps = { ...deps, supervise: false };
   if (!config.registryEnabled) return ensureExternal(config, plain);
   const wanted = config.registry.runtime;
+  const live = await liveProcessRuntime(config, plain);
+  if (live) return ensureWith(live);
   if (wanted === 'auto' || wanted === 'docker') {
     const docker = createRuntime(config, plain, 'docker');
     try {
@@ -27,7 +29,10 @@ export const ensureRegistry = async (config: ResolvedConfig, deps: RuntimeDeps):
       if (!isKsailError(error, 'runtime-unavailable') || wanted === 'docker') throw error;
     }
   }
-  const runtime = await selectRuntime(config, plain);
+  return ensureWith(await selectRuntime(config, plain));
+};
+
+const ensureWith = async (runtime: RegistryRuntime): Promise<OCIRegistry> => {
   try {
     const state = await runtime.inspect();
     return state.ready ? state.registry : await runtime.up();

@@ -14,11 +14,10 @@ import {
 } from './runtime-probe.js';
 import {
   isAlive,
-  isOurProcess,
+  liveRegistryPid,
   processDifferences,
   processPaths,
   readLogTail,
-  readPid,
   writeProcessConfig,
 } from './runtime-process-files.js';
 import { registryEntity, type RegistrySettings } from './runtime-settings.js';
@@ -56,13 +55,7 @@ export const createProcessRuntime = (
     registryEntity(settings, storage, status, undefined, lastError);
   let supervision: { stop: AbortController; done: Promise<void> } | undefined;
 
-  /** The pid of our live registry process, or undefined (a stale pid file is ignored). */
-  const livePid = async (): Promise<number | undefined> => {
-    const pid = await readPid(paths.pidFile);
-    return pid !== undefined && (await isAlive(pid)) && (await isOurProcess(pid, paths.config))
-      ? pid
-      : undefined;
-  };
+  const livePid = (): Promise<number | undefined> => liveRegistryPid(paths);
 
   const inspect = async (): Promise<RegistryState> => {
     const [pid, healthy] = await Promise.all([

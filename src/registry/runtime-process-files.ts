@@ -92,6 +92,14 @@ const procMissing = async (): Promise<boolean> =>
     () => true,
   );
 
+/** The pid of the live registry process these paths belong to, or undefined (a stale pid file is ignored). */
+export const liveRegistryPid = async (paths: ProcessPaths): Promise<number | undefined> => {
+  const pid = await readPid(paths.pidFile);
+  return pid !== undefined && (await isAlive(pid)) && (await isOurProcess(pid, paths.config))
+    ? pid
+    : undefined;
+};
+
 /** Guards against pid reuse: the process must be serving our config file (when /proc can tell). */
 export const isOurProcess = async (pid: number, configPath: string): Promise<boolean> => {
   try {

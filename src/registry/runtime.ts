@@ -7,6 +7,7 @@ import { describeError, KsailError } from '../errors.js';
 import { createDockerRuntime } from './docker-runtime.js';
 import { createExternalRuntime } from './external-runtime.js';
 import { createProcessRuntime } from './process-runtime.js';
+import { liveRegistryPid, processPaths } from './runtime-process-files.js';
 import { registrySettings } from './runtime-settings.js';
 import type { RegistryRuntime, RuntimeDeps } from './runtime-types.js';
 
@@ -88,12 +89,32 @@ export const createRuntime = (
 };
 
 /**
- * Picks the runtime per `registry.runtime`: `auto` is Docker when the engine answers (~1 s ping), else a registry
- * binary on PATH, else an error that lists what to install.
+ * Under `auto`, a live process registry of this name (started while Docker was down) stays the runtime: switching to
+ * Docker once the engine is back would only find the port taken by it. `registry down` stops it, and the next `up`
+ * picks Docker again. Costs one pid file read when there is none.
+ */
+export const liveProcessRuntime = async (
+  config: ResolvedConfig,
+  deps: RuntimeDeps,
+): Promise<RegistryRuntime | undefined> => {
+  if (config.registry.runtime !== 'auto') return undefined;
+  const paths = processPaths(registrySettings(config, deps.env));
+  if ((await liveRegistryPid(paths)) === undefined) return undefined;
+  // The binary is only needed to start it again or collect garbage; without one on PATH, stopping still works.
+  const binary = (await findBinary(deps)) ?? REGISTRY_BINARIES[1];
+  return createRuntime(config, deps, { process: binary });
+};
+
+/**
+ * Picks the runtime per `registry.runtime`: `auto` is a live process registry of this name when there is one, else
+ * Docker when the engine answers (~1 s ping), else a registry binary on PATH, else an error that lists what to
+ * install.
  */
 export const selectRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<RegistryRuntime> => {
   const wanted = config.registry.runtime;
   if (wanted === 'external') return createRuntime(config, deps, 'external');
+  const live = await liveProcessRuntime(config, deps);
+  if (live) return live;
   if (wanted === 'docker' || wanted === 'auto') {
     const docker = deps.docker ?? newDockerode();
     const problem = await dockerAnswers(docker);

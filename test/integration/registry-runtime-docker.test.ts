@@ -147,6 +147,31 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
     }
   });
 
+  it('under auto, keeps a live process registry started while Docker was down, until it is taken down', async () => {
+    const stateHome = await mkdtemp(join(tmpdir(), 'ksail-fluxd-state-'));
+    const env = { ...process.env, XDG_STATE_HOME: stateHome };
+    const auto = testConfig({ registryPort: port, registry: { name, runtime: 'auto' } });
+    const proc = await selectRuntime(
+      testConfig({ registryPort: port, registry: { name, runtime: 'process' } }),
+      testDeps(env),
+    );
+    try {
+      await proc.up();
+      const pid = (await proc.inspect()).pid;
+      const runtime = await selectRuntime(auto, testDeps(env));
+      expect(runtime.kind).toBe('process');
+      await expect(ensureRegistry(auto, testDeps(env))).resolves.toMatchObject({ status: 'Running' });
+      expect((await runtime.inspect()).pid).toBe(pid);
+      await expect(docker.getContainer(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+
+      await runtime.down();
+      expect((await selectRuntime(auto, testDeps(env))).kind).toBe('docker');
+    } finally {
+      await proc.down({ deleteVolume: true });
+      await rm(stateHome, { recursive: true, force: true });
+    }
+  });
+
   it('explains how to get the image when it is missing and cannot be pulled', async () => {
     const runtime = await selectRuntime(config({}, { image: 'ksail-fluxd-test-missing:never' }), testDeps());
     const error = await rejection(runtime.up());
