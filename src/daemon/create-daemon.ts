@@ -20,7 +20,7 @@ import { systemScheduler, type Scheduler } from './scheduler.js';
 import { resolveSocketPath } from './socket-path.js';
 import { SourcePipeline, type Publisher, type RetryPolicy } from './source-pipeline.js';
 import { SourceWatch, type IgnoreMatcherFactory } from './source-watch.js';
-import { diffSources } from './source-diff.js';
+import { diffSources, reloadedConfig } from './source-diff.js';
 import { settleWithin } from './settle.js';
 
 export type ControlServerFactory = (options: {
@@ -197,8 +197,14 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
       return;
     }
     const diff = diffSources(config, next);
-    config = next;
-    queue.setMode(next.flux.mode);
+    const reloaded = reloadedConfig(config, next);
+    const { needsRestart } = reloaded;
+    config = reloaded.config;
+    queue.setMode(config.flux.mode);
+    logger.level = config.log.level;
+    if (needsRestart.length > 0) {
+      logger.warn('config settings need a restart to take effect', { settings: needsRestart });
+    }
     await Promise.allSettled([...diff.removed, ...diff.changed].map(removeSource));
     diff.removed.forEach((name) => queue.dropHeld(name));
     const byName = new Map(next.sources.map((source) => [source.name, source]));
@@ -208,7 +214,12 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
         return source ? [addSource(source)] : [];
       }),
     );
-    bus.emit('config-reloaded', undefined, { ...diff, file: next.file, mode: next.flux.mode });
+    bus.emit('config-reloaded', undefined, {
+      ...diff,
+      file: next.file,
+      mode: next.flux.mode,
+      ...(needsRestart.length > 0 ? { needsRestart } : {}),
+    });
   };
 
   const control = createDaemonControl({

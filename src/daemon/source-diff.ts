@@ -23,3 +23,53 @@ export const diffSources = (before: ResolvedConfig, after: ResolvedConfig): Sour
     ),
   };
 };
+
+/**
+ * Settings wired into the registry, cluster, Flux and socket adapters at start-up. A reload cannot swap those
+ * live, so it names the ones that changed and says to restart, instead of ignoring them silently.
+ */
+const RESTART_KEYS = [
+  'gitOpsEngine',
+  'registryEnabled',
+  'registryPort',
+  'fluxInterval',
+  'cluster',
+  'registry',
+  'flux.namespace',
+  'flux.reconcileTimeout',
+  'flux.concurrency',
+  'socket',
+  'log.format',
+] as const;
+
+const valueAt = (config: ResolvedConfig, key: string): unknown =>
+  key
+    .split('.')
+    .reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], config);
+
+const setAt = (config: ResolvedConfig, key: string, value: unknown): void => {
+  const parts = key.split('.');
+  const last = parts.pop() as string;
+  const parent = parts.reduce<Record<string, unknown>>(
+    (object, part) => object[part] as Record<string, unknown>,
+    config as unknown as Record<string, unknown>,
+  );
+  parent[last] = value;
+};
+
+/**
+ * A reload applies the sources, watch settings, mode and log level. The other settings keep their running
+ * values, so that what the daemon reports (status, the registry it ensures) matches the adapters it runs, and the
+ * reload names them as needing a restart.
+ */
+export const reloadedConfig = (
+  running: ResolvedConfig,
+  next: ResolvedConfig,
+): { config: ResolvedConfig; needsRestart: string[] } => {
+  const needsRestart = RESTART_KEYS.filter(
+    (key) => JSON.stringify(valueAt(running, key)) !== JSON.stringify(valueAt(next, key)),
+  );
+  const config = structuredClone(next);
+  for (const key of needsRestart) setAt(config, key, structuredClone(valueAt(running, key)));
+  return { config, needsRestart };
+};

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ResolvedConfig } from '../../../src/config/schema.js';
+import { createSilentLogger } from '../../../src/logger.js';
 import { makeConfig, makeHarness, type Harness } from './fakes.js';
 
 let harness: Harness | undefined;
@@ -131,6 +132,38 @@ describe('config reload and watching', () => {
     // The new source is compared with the registry at once; the recreated one too.
     expect(h.publisher.calls.slice(2).sort()).toEqual(['app', 'extra']);
     expect(() => h.watchers.emit('infra')).toThrow(/no watcher/);
+  });
+
+  it('applies the mode and log level, and names the settings that need a restart, keeping their running values', async () => {
+    const logger = createSilentLogger();
+    logger.level = 'info';
+    harness = makeHarness(makeConfig(['app']), {
+      logger,
+      reloadConfig: () =>
+        Promise.resolve(
+          makeConfig(['app'], {
+            registryPort: 5999,
+            flux: { namespace: 'other', mode: 'Manual' },
+            log: { level: 'debug' },
+          }),
+        ),
+    });
+    await harness.daemon.start();
+    await harness.daemon.reload();
+    expect(logger.level).toBe('debug');
+    const status = harness.daemon.control.status();
+    expect(status.mode).toBe('Manual');
+    expect(status.registry.endpoint).toBe('localhost:5050'); // the registry it runs, not the reloaded port
+    expect(harness.ofType('config-reloaded')[0]?.data).toMatchObject({
+      needsRestart: ['registryPort', 'flux.namespace'],
+      changed: [],
+    });
+  });
+
+  it('a reload without such changes names none', async () => {
+    await start(['app'], {}, () => makeConfig(['app']));
+    await harness!.daemon.reload();
+    expect(harness!.ofType('config-reloaded')[0]?.data).not.toHaveProperty('needsRestart');
   });
 
   it('keeps the running config when the reload fails', async () => {
