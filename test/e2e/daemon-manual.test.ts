@@ -1,6 +1,7 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { parse, stringify } from 'yaml';
 import type { DaemonEvent, ReconcileResponse } from '../../src/daemon/control-types.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
 import { configMap } from '../support/project.js';
@@ -133,5 +134,48 @@ describe('ksail-fluxd start --mode manual (e2e)', () => {
     expect(view.lastAppliedRevision('app')).toMatch(/^1\.0\.2@/);
     expect(view.lastAppliedRevision('web')).toMatch(/^1\.0\.1@/);
     expect(daemon.eventsSince(trigger, (event) => event.type === 'reconcile-started')).toHaveLength(2);
+  });
+  it('SIGHUP adds and removes sources without a restart, and names a setting that needs one', async () => {
+    await mkdir(join(project.dir, 'extra'));
+    await writeFile(join(project.dir, 'extra', 'kustomization.yaml'), KUSTOMIZATION);
+    await writeFile(join(project.dir, 'extra', 'configmap.yaml'), configMap('extra', { message: 'x1' }));
+    const config = parse(await readFile(project.configPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(
+      project.configPath,
+      stringify({
+        ...config,
+        flux: { ...(config.flux as object), namespace: 'elsewhere' },
+        sources: [
+          { name: 'web', path: './web', targetNamespace: 'default' },
+          { name: 'extra', path: './extra', targetNamespace: 'default' },
+        ],
+      }),
+    );
+    const from = daemon.mark();
+    process.kill(daemon.pid, 'SIGHUP');
+
+    const reloaded = await daemon.waitForEvent((event) => event.type === 'config-reloaded', from);
+    expect(reloaded.data).toMatchObject({
+      added: ['extra'],
+      removed: ['app'],
+      changed: [],
+      needsRestart: ['flux.namespace'],
+    });
+    expect(daemon.logs.some((line) => line.message === 'config settings need a restart to take effect')).toBe(
+      true,
+    );
+    await daemon.waitForEvent((event) => pushOf('extra')(event) && event.data.version === '1.0.0', from);
+    const status = await daemon.status();
+    expect(status.pid).toBe(daemon.pid); // the same process
+    expect(status.sources.map((source) => source.name).sort()).toEqual(['extra', 'web']);
+    // The running Flux namespace is kept until a restart: the new source's objects are where the others are.
+    await vi.waitFor(() => expect(view.tag('extra')).toBe('1.0.0'), WAIT);
+
+    // The removed source is no longer watched: its save changes nothing, while a later save of extra is pushed.
+    const after = daemon.mark();
+    await project.write('configmap.yaml', configMap('hello', { message: 'not watched' }));
+    await writeFile(join(project.dir, 'extra', 'configmap.yaml'), configMap('extra', { message: 'x2' }));
+    await daemon.waitForEvent((event) => pushOf('extra')(event) && event.data.version === '1.0.1', after);
+    expect(daemon.eventsSince(after, (event) => event.source === 'app')).toEqual([]);
   });
 });
