@@ -9,11 +9,15 @@ import { RECONCILE_MODES } from '../model/reconciliation-request.js';
  * The configuration file `ksail-fluxd.yaml`. Every object is strict: an unknown key is an error, and the loader
  * suggests the closest valid key. Defaults follow the issues and the data model.
  */
-const duration = (what: string, positive = true) =>
+const duration = (what: string) =>
   z
     .string()
-    .regex(DURATION_PATTERN, `${what} must be a duration such as 250ms, 30s, 1m or 1h30m`)
-    .refine((value) => !positive || parseDuration(value) > 0, `${what} must be greater than 0`);
+    // abort: zod 4 runs later checks after a failed one, and parseDuration throws on a malformed value.
+    .regex(DURATION_PATTERN, {
+      message: `${what} must be a duration such as 250ms, 30s, 1m or 1h30m`,
+      abort: true,
+    })
+    .refine((value) => parseDuration(value) > 0, `${what} must be greater than 0`);
 
 const dnsLabel = z
   .string()

@@ -82,6 +82,15 @@ describe('loadConfig', () => {
     expect(error.message).toContain(':3:15: registryPort: must be at most 65535');
   });
 
+  it('names the key and the line of a malformed duration, as a config error', async () => {
+    const dir = await write('watch:\n  quietPeriod: soon\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.code).toBe('config-invalid');
+    expect(error.message).toContain(
+      ':2:16: watch.quietPeriod: quietPeriod must be a duration such as 250ms, 30s, 1m or 1h30m',
+    );
+  });
+
   it('reports YAML syntax errors with a line', async () => {
     const dir = await write('sources: [\n');
     const error = await failure(loadConfig({ cwd: dir, env: {} }));
