@@ -81,7 +81,15 @@ export const waitForObject = (options: WaitOptions): Promise<string> => {
       });
       const connectedAt = clock.now();
       if (settled) watch.stop();
-      else check(await adapter.get(ref.kind, ref.namespace, ref.name));
+      else {
+        try {
+          check(await adapter.get(ref.kind, ref.namespace, ref.name));
+        } catch (error) {
+          // The next attempt opens a new watch and overwrites this handle: close this one first.
+          watch.stop();
+          throw error;
+        }
+      }
       const error = await Promise.race([closed, settledSignal.then(() => null)]);
       if (settled) return false;
       if (error !== null) logger.debug('flux watch failed', { object: what, error: describeError(error) });

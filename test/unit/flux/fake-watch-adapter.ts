@@ -8,9 +8,14 @@ export const createFakeWatchAdapter = (initial?: KubeObject) => {
   const watchers = new Set<WatchHandlers>();
   const calls = { get: 0, watch: 0 };
   let failingWatches = 0;
+  let failingGets = 0;
   const adapter: Pick<KubeAdapter, 'get' | 'watch'> = {
     get: () => {
       calls.get += 1;
+      if (failingGets > 0) {
+        failingGets -= 1;
+        return Promise.reject(new KsailError('cluster-unreachable', 'get refused'));
+      }
       return Promise.resolve(current);
     },
     watch: (_kind, _namespace, _name, handlers) => {
@@ -44,6 +49,9 @@ export const createFakeWatchAdapter = (initial?: KubeObject) => {
     },
     failNextWatches: (count: number) => {
       failingWatches = count;
+    },
+    failNextGets: (count: number) => {
+      failingGets = count;
     },
   };
 };
