@@ -86,7 +86,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
   let publisher: Publisher | undefined;
   let flux: FluxDriver | undefined;
   let server: { close(): Promise<void> } | undefined;
-  let reloading: Promise<void> = Promise.resolve();
+  let lifecycle: Promise<void> = Promise.resolve();
   let closing: Promise<void> | undefined;
 
   const started = <T>(value: T | undefined): T => {
@@ -245,33 +245,44 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     },
   });
 
+  const doStart = async (): Promise<void> => {
+    startedAt = new Date(clock.now()).toISOString();
+    // The socket first: a second daemon fails here, before it touches the registry or the cluster.
+    if (deps.startControlServer) {
+      const started = await deps.startControlServer({
+        socketPath: resolveSocketPath(config, deps.env ?? process.env),
+        control,
+        logger,
+      });
+      server = started;
+      // close() ran while the socket was being set up, so it found no server to close.
+      if (closing) return started.close();
+    }
+    const ensured = await registry.start(config);
+    publisher = deps.createPublisher(ensured);
+    flux = deps.createFlux(ensured, config);
+    await Promise.allSettled(config.sources.map(addSource));
+    logger.info('daemon started', {
+      sources: config.sources.map((source) => source.name),
+      mode: config.flux.mode,
+      registry: registry.endpoint,
+    });
+  };
+
   return {
     control,
-    start: async () => {
-      startedAt = new Date(clock.now()).toISOString();
-      // The socket first: a second daemon fails here, before it touches the registry or the cluster.
-      if (deps.startControlServer) {
-        server = await deps.startControlServer({
-          socketPath: resolveSocketPath(config, deps.env ?? process.env),
-          control,
-          logger,
-        });
-      }
-      const ensured = await registry.start(config);
-      publisher = deps.createPublisher(ensured);
-      flux = deps.createFlux(ensured, config);
-      await Promise.allSettled(config.sources.map(addSource));
-      logger.info('daemon started', {
-        sources: config.sources.map((source) => source.name),
-        mode: config.flux.mode,
-        registry: registry.endpoint,
-      });
+    // Start and reloads run one after another: a SIGHUP during start-up waits for the start's sources, so it
+    // diffs against the runtimes that match `config` instead of adding sources twice.
+    start: () => {
+      const run = lifecycle.then(doStart);
+      lifecycle = run.catch(() => undefined);
+      return run;
     },
     reload: () => {
-      reloading = reloading.then(doReload).catch((error: unknown) => {
+      lifecycle = lifecycle.then(doReload).catch((error: unknown) => {
         logger.error('config reload failed', { error: describeError(error) });
       });
-      return reloading;
+      return lifecycle;
     },
     close: () => {
       closing ??= (async () => {

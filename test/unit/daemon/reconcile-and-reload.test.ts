@@ -166,6 +166,36 @@ describe('config reload and watching', () => {
     expect(harness!.ofType('config-reloaded')[0]?.data).not.toHaveProperty('needsRestart');
   });
 
+  it('a reload during start-up waits for the start, so no source is watched twice', async () => {
+    let ensured!: () => void;
+    const registryReady = new Promise<void>((resolve) => (ensured = resolve));
+    harness = makeHarness(makeConfig(['app']), {
+      ensureRegistry: async () => {
+        await registryReady;
+        return {
+          name: 'local-registry',
+          endpoint: 'localhost:5050',
+          inClusterEndpoint: 'local-registry:5000',
+          port: 5050,
+          storage: { kind: 'volume', volumeName: 'local-registry' },
+          status: 'Running',
+        };
+      },
+      reloadConfig: () => Promise.resolve(makeConfig(['app', 'extra'])),
+    });
+    const started = harness.daemon.start();
+    const reloaded = harness.daemon.reload();
+    await vi.advanceTimersByTimeAsync(0);
+    ensured();
+    await started;
+    await reloaded;
+    expect(harness.watchers.opened.map((watch) => watch.directory).sort()).toEqual([
+      '/srv/test/app',
+      '/srv/test/extra',
+    ]);
+    expect(harness.ofType('config-reloaded')[0]?.data).toMatchObject({ added: ['extra'], removed: [] });
+  });
+
   it('keeps the running config when the reload fails', async () => {
     harness = makeHarness(makeConfig(['app']), { reloadConfig: () => Promise.reject(new Error('bad yaml')) });
     await harness.daemon.start();
