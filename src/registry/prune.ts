@@ -1,3 +1,4 @@
+import { createLimiter } from '../artifact/limit.js';
 import type { Clock } from '../clock.js';
 import { describeError, isKsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -81,22 +82,8 @@ export interface PruneResult extends PrunePlan {
   bytesReclaimed?: number;
 }
 
-const mapLimit = async <T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> => {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-};
+/** HEAD requests in flight while resolving tags to digests. */
+const HEAD_CONCURRENCY = 8;
 
 /** Deletes old versions of one repository, then reclaims blob storage with garbage collection under the GC lock. */
 export const pruneRepository = (options: PruneOptions): Promise<PruneResult> => {
@@ -105,10 +92,12 @@ export const pruneRepository = (options: PruneOptions): Promise<PruneResult> => 
     options.lockDir,
     async () => {
       const tags = await client.listTags(repository);
-      const manifests = await mapLimit(tags, 8, async (tag) => ({
-        tag,
-        digest: (await client.headManifest(repository, tag))?.digest,
-      }));
+      const limit = createLimiter(HEAD_CONCURRENCY);
+      const manifests = await Promise.all(
+        tags.map((tag) =>
+          limit(async () => ({ tag, digest: (await client.headManifest(repository, tag))?.digest })),
+        ),
+      );
       const plan = planPrune(manifests, options.keep, options.inUse);
       const result: PruneResult = { repository, ...plan, garbageCollected: false };
       if (plan.delete.length === 0) return result;

@@ -1,3 +1,5 @@
+import { ANNOTATION_CREATED, ANNOTATION_REVISION } from '../artifact/manifest.js';
+import { createLimiter } from '../artifact/limit.js';
 import { sortVersionsDescending } from '../model/oci-artifact.js';
 import type { RegistryClient } from './client.js';
 
@@ -14,23 +16,22 @@ const CONCURRENCY = 8;
 /** Semver versions of a repository, newest first, with their manifest digests and created times. */
 export const listVersions = async (client: RegistryClient, repository: string): Promise<VersionInfo[]> => {
   const versions = sortVersionsDescending(await client.listTags(repository));
-  const results: (VersionInfo | undefined)[] = new Array<VersionInfo | undefined>(versions.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < versions.length) {
-      const index = next++;
-      const version = versions[index] as string;
-      const manifest = await client.getManifest(repository, version);
-      if (!manifest) continue;
-      const annotations = manifest.manifest.annotations ?? {};
-      results[index] = {
-        version,
-        digest: manifest.digest,
-        created: annotations['org.opencontainers.image.created'],
-        revision: annotations['org.opencontainers.image.revision'],
-      };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, versions.length) }, worker));
+  const limit = createLimiter(CONCURRENCY);
+  const results = await Promise.all(
+    versions.map((version) =>
+      limit(async (): Promise<VersionInfo | undefined> => {
+        // A tag deleted since the listing has no manifest any more: left out.
+        const manifest = await client.getManifest(repository, version);
+        if (!manifest) return undefined;
+        const annotations = manifest.manifest.annotations ?? {};
+        return {
+          version,
+          digest: manifest.digest,
+          created: annotations[ANNOTATION_CREATED],
+          revision: annotations[ANNOTATION_REVISION],
+        };
+      }),
+    ),
+  );
   return results.filter((value): value is VersionInfo => value !== undefined);
 };
