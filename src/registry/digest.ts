@@ -3,10 +3,6 @@ import { createHash } from 'node:crypto';
 /** Algorithms we can verify locally; other algorithms are passed through unverified. */
 const VERIFIABLE: Readonly<Record<string, string>> = { sha256: 'sha256', sha512: 'sha512' };
 
-/** `sha256:<hex>` of the bytes; what the registry computes for blobs and manifests. */
-export const sha256Digest = (data: Uint8Array): string =>
-  `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
 /** The digest of `data` in the algorithm of `expected`, or undefined when we cannot compute that algorithm. */
 export const digestLike = (expected: string, data: Uint8Array): string | undefined => {
   const algorithm = VERIFIABLE[expected.slice(0, expected.indexOf(':'))];

@@ -1,6 +1,7 @@
+import { sha256Digest } from '../artifact/digest.js';
 import { KsailError, isKsailError } from '../errors.js';
 import type { ManifestResult } from './client.js';
-import { matchesDigest, sha256Digest } from './digest.js';
+import { matchesDigest } from './digest.js';
 import { isDigest, nextLink, validateDigest, validateReference } from './references.js';
 import type { RegistryContext } from './registry-context.js';
 import { INDEX_MEDIA_TYPES, MANIFEST_ACCEPT, OciManifest, TagList } from './registry-schemas.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { OCI_MANIFEST_MEDIA_TYPE } from '../artifact/manifest.js';
 
-/** Media types the client asks for and recognises (OCI image spec and Docker Registry v2). */
-export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+/** Media types the client asks for and recognises besides the OCI manifest we push (OCI image spec, Docker v2). */
 export const OCI_INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
 export const DOCKER_MANIFEST_MEDIA_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
 export const DOCKER_MANIFEST_LIST_MEDIA_TYPE = 'application/vnd.docker.distribution.manifest.list.v2+json';
