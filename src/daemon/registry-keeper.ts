@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { describeError, isKsailError, type ErrorCode } from '../errors.js';
-import { inClusterEndpoint, registryEndpoint, type OCIRegistry } from '../model/oci-registry.js';
+import type { OCIRegistry } from '../model/oci-registry.js';
+import { registryEntity, registrySettings, registryStorage } from '../registry/runtime-settings.js';
 import type { DaemonStatus } from './control-types.js';
 import type { EventBus } from './event-bus.js';
 
@@ -16,19 +17,9 @@ const REENSURE_INTERVAL_MS = 30_000;
 
 /** The registry the config describes, for when ensureRegistry failed at start: pushes retry against it. */
 export const unensuredRegistry = (config: ResolvedConfig, error: unknown): OCIRegistry => {
-  const port = config.registryPort;
-  const name = config.registry.name;
-  return {
-    name,
-    endpoint: registryEndpoint(port),
-    inClusterEndpoint: inClusterEndpoint({ containerName: name, port, network: config.cluster.network }),
-    port,
-    storage: config.registry.dataPath
-      ? { kind: 'path', dataPath: config.registry.dataPath }
-      : { kind: 'volume', volumeName: config.registry.volumeName ?? name },
-    status: 'Error',
-    lastError: describeError(error),
-  };
+  // The environment only decides the state directory (pid file, locks), which the entity does not carry.
+  const settings = registrySettings(config, {});
+  return registryEntity(settings, registryStorage(settings), 'Error', settings.network, describeError(error));
 };
 
 /**

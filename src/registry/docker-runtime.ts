@@ -3,7 +3,7 @@ import type Dockerode from 'dockerode';
 import type { Clock } from '../clock.js';
 import { describeError, KsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { OCIRegistry, RegistryStorage } from '../model/oci-registry.js';
+import type { OCIRegistry } from '../model/oci-registry.js';
 import {
   containerDifferences,
   containerSpec,
@@ -19,7 +19,7 @@ import { containerLogTail, execInContainer } from './runtime-docker-exec.js';
 import { directoryBytes, portInUse, portTakenError, probeRegistry, waitForHealthy } from './runtime-probe.js';
 import { isAlive, processPaths, readPid } from './runtime-process-files.js';
 import { DiskUsage, dockerState, networksOf } from './runtime-docker-state.js';
-import { labelsFor, registryEntity, type RegistrySettings } from './runtime-settings.js';
+import { labelsFor, registryEntity, registryStorage, type RegistrySettings } from './runtime-settings.js';
 import type { DownOptions, DownResult, RegistryRuntime, RegistryState, UpOptions } from './runtime-types.js';
 
 export interface DockerRuntimeDeps {
@@ -39,9 +39,7 @@ const DEFAULT_CONFIG = '/etc/docker/registry/config.yml';
 export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRuntimeDeps): RegistryRuntime => {
   const { docker, logger, clock } = deps;
   const healthTimeoutMs = deps.healthTimeoutMs ?? 15_000;
-  const storage: RegistryStorage = settings.dataPath
-    ? { kind: 'path', dataPath: settings.dataPath }
-    : { kind: 'volume', volumeName: settings.volumeName };
+  const storage = registryStorage(settings);
   const container = (): Dockerode.Container => docker.getContainer(settings.name);
 
   const inspectContainer = async (): Promise<Dockerode.ContainerInspectInfo | undefined> => {

@@ -1,8 +1,8 @@
 import { KsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { OCIRegistry, RegistryStorage } from '../model/oci-registry.js';
+import type { OCIRegistry } from '../model/oci-registry.js';
 import { probeRegistry, probeUrl } from './runtime-probe.js';
-import { registryEntity, type RegistrySettings } from './runtime-settings.js';
+import { registryEntity, registryStorage, type RegistrySettings } from './runtime-settings.js';
 import type { DownResult, RegistryRuntime, RegistryState } from './runtime-types.js';
 
 /**
@@ -13,9 +13,7 @@ export const createExternalRuntime = (
   settings: RegistrySettings,
   deps: { logger: Logger; fetch?: typeof fetch },
 ): RegistryRuntime => {
-  const storage: RegistryStorage = settings.dataPath
-    ? { kind: 'path', dataPath: settings.dataPath }
-    : { kind: 'volume', volumeName: settings.volumeName };
+  const storage = registryStorage(settings);
   const unreachable = `nothing answers at ${probeUrl(settings.port)}`;
   // The external registry may sit on the cluster network under the configured name, like ours would.
   const entity = (status: OCIRegistry['status'], lastError?: string): OCIRegistry =>

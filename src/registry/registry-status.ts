@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/schema.js';
 import { isKsailError } from '../errors.js';
 import type { RegistryStatus } from '../model/oci-registry.js';
 import { selectRuntime } from './runtime.js';
-import { registryEntity, registrySettings } from './runtime-settings.js';
+import { registryEntity, registrySettings, registryStorage } from './runtime-settings.js';
 import type { RuntimeDeps, RuntimeKind } from './runtime-types.js';
 
 /** What `registry status` shows, flat so that `--json` reads well. */
@@ -35,13 +35,7 @@ export const registryStatus = async (
   } catch (error) {
     if (!isKsailError(error, 'runtime-unavailable')) throw error;
     const settings = registrySettings(config, deps.env);
-    const registry = registryEntity(
-      settings,
-      { kind: 'volume', volumeName: settings.volumeName },
-      'Error',
-      undefined,
-      error.message,
-    );
+    const registry = registryEntity(settings, registryStorage(settings), 'Error', undefined, error.message);
     return {
       name: registry.name,
       status: registry.status,

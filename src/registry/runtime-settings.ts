@@ -56,6 +56,12 @@ export const registryStateDir = (env: NodeJS.ProcessEnv, name: string): string =
 export const registryLockDir = (env: NodeJS.ProcessEnv, name: string): string =>
   join(registryStateDir(env, name), 'locks');
 
+/** Where a Docker or external registry keeps its data: the configured directory, else the named volume. */
+export const registryStorage = (settings: RegistrySettings): RegistryStorage =>
+  settings.dataPath
+    ? { kind: 'path', dataPath: settings.dataPath }
+    : { kind: 'volume', volumeName: settings.volumeName };
+
 /** The OCIRegistry entity for these settings in a given status. */
 export const registryEntity = (
   settings: RegistrySettings,
