@@ -141,7 +141,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     if (closing) return;
     const pipeline: SourcePipeline = new SourcePipeline({
       source,
-      publisher: { publish: (s) => started(publisher).publish(s) },
+      publisher: { publish: (s, progress) => started(publisher).publish(s, progress) },
       scheduler,
       clock,
       bus,

@@ -45,6 +45,19 @@ describe('createDaemon', () => {
     expect(status.recentRequests[0]).toMatchObject({ outcome: 'succeeded', sources: ['app'] });
   });
 
+  it('status shows pushing while a changed source uploads', async () => {
+    const { publisher, watchers, daemon } = await start(['app']);
+    let upload!: () => void;
+    publisher.pushGate = new Promise((resolve) => (upload = resolve));
+    publisher.content.set('app', 'v2');
+    watchers.emit('app');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(daemon.control.status().sources[0]?.state).toBe('pushing');
+    upload();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(daemon.control.status().sources[0]).toMatchObject({ state: 'idle', lastVersion: '1.0.1' });
+  });
+
   it('a push patches the tag and reconciles with the expected version; an unchanged save does neither', async () => {
     const { publisher, flux, watchers, daemon } = await start(['app']);
     publisher.content.set('app', 'v2');
