@@ -12,15 +12,16 @@ export interface EventBus {
 }
 
 /**
- * Fixed log text per event; the data goes in metadata. `push` logs at debug because the publisher already logs
- * "artifact pushed" at info, and `change` because a checkout can produce thousands.
+ * Fixed log text per event; the data goes in metadata. `push` and `patch` log at debug because the publisher and
+ * src/flux already log "artifact pushed" and "patched OCIRepository tag" at info, and `change` because a checkout
+ * can produce thousands.
  */
 const LOG: Record<DaemonEventType, { level: 'debug' | 'info' | 'warn' | 'error'; message: string }> = {
   change: { level: 'debug', message: 'source changed' },
   build: { level: 'debug', message: 'build started' },
   unchanged: { level: 'info', message: 'content unchanged, nothing pushed' },
   push: { level: 'debug', message: 'version pushed' },
-  patch: { level: 'info', message: 'OCIRepository tag patched' },
+  patch: { level: 'debug', message: 'OCIRepository tag patched' },
   'request-queued': { level: 'info', message: 'reconcile request queued' },
   'reconcile-started': { level: 'info', message: 'reconcile started' },
   'reconcile-finished': { level: 'info', message: 'reconcile finished' },

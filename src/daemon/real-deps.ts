@@ -2,7 +2,7 @@ import { createIgnoreMatcher } from '../artifact/ignore.js';
 import { createLimiter } from '../artifact/limit.js';
 import { createValidationCache, type ValidationCache } from '../artifact/validation-cache.js';
 import type { Clock } from '../clock.js';
-import type { ResolvedConfig } from '../config/schema.js';
+import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { createRegistryClient } from '../registry/client.js';
 import { ensureRegistry } from '../registry/ensure.js';
@@ -45,11 +45,12 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
       const client = createRegistryClient({ endpoint: registry.endpoint, clock, logger });
       // Shared with `prune`: garbage collection never runs while a push is uploading.
       const lock = pushLock(registryLockDir(env, registry.name), { clock });
-      // One parsed-manifest cache per source, so that a save re-parses only the files it changed.
-      const caches = new Map<string, ValidationCache>();
-      const cacheFor = (name: string): ValidationCache => {
-        let cache = caches.get(name);
-        if (!cache) caches.set(name, (cache = createValidationCache()));
+      // One parsed-manifest cache per source, so that a save re-parses only the files it changed. Keyed by the
+      // source object, which its pipeline keeps: a source removed or recreated by a reload frees its cache.
+      const caches = new WeakMap<ResolvedSource, ValidationCache>();
+      const cacheFor = (source: ResolvedSource): ValidationCache => {
+        let cache = caches.get(source);
+        if (!cache) caches.set(source, (cache = createValidationCache()));
         return cache;
       };
       const builds = createLimiter(MAX_CONCURRENT_BUILDS);
@@ -62,7 +63,7 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
               clock,
               logger,
               lock,
-              validationCache: cacheFor(source.name),
+              validationCache: cacheFor(source),
               ...(progress ? { onPushing: (version: string) => progress.onPushing(version) } : {}),
             }),
           ),
