@@ -17,7 +17,7 @@ import {
 } from './runtime-docker-container.js';
 import { containerLogTail, execInContainer } from './runtime-docker-exec.js';
 import { directoryBytes, portInUse, portTakenError, probeRegistry, waitForHealthy } from './runtime-probe.js';
-import { isAlive, processPaths, readPid } from './runtime-process-files.js';
+import { liveRegistryPid, processPaths } from './runtime-process-files.js';
 import { DiskUsage, dockerState, networksOf } from './runtime-docker-state.js';
 import { labelsFor, registryEntity, registryStorage, type RegistrySettings } from './runtime-settings.js';
 import type { DownOptions, DownResult, RegistryRuntime, RegistryState, UpOptions } from './runtime-types.js';
@@ -78,8 +78,8 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
     if (holder) throw portTakenError(settings.port, { container: holder });
     if (await portInUse(settings.port)) {
       // `auto` may have started a process registry earlier, while Docker was not answering.
-      const pid = await readPid(processPaths(settings).pidFile);
-      throw portTakenError(settings.port, pid !== undefined && (await isAlive(pid)) ? { pid } : undefined);
+      const pid = await liveRegistryPid(processPaths(settings));
+      throw portTakenError(settings.port, pid !== undefined ? { pid } : undefined);
     }
   };
 
