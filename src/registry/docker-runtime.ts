@@ -16,7 +16,14 @@ import {
   refuseNonLoopback,
 } from './runtime-docker-container.js';
 import { containerLogTail, execInContainer } from './runtime-docker-exec.js';
-import { directoryBytes, portInUse, portTakenError, probeRegistry, waitForHealthy } from './runtime-probe.js';
+import {
+  directoryBytes,
+  gcFailedError,
+  portInUse,
+  portTakenError,
+  probeRegistry,
+  waitForHealthy,
+} from './runtime-probe.js';
 import { liveRegistryPid, processPaths } from './runtime-process-files.js';
 import { DiskUsage, dockerState, networksOf } from './runtime-docker-state.js';
 import { labelsFor, registryEntity, registryStorage, type RegistrySettings } from './runtime-settings.js';
@@ -256,13 +263,7 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
       [REGISTRY_BINARY, 'garbage-collect', '--delete-untagged', configPath],
       clock,
     );
-    if (exitCode !== 0) {
-      throw new KsailError(
-        'gc-failed',
-        `garbage collection in container ${settings.name} failed (exit code ${exitCode ?? 'unknown'}): ${output.trim().split('\n').slice(-5).join(' ')}; the deleted manifests stay deleted, run \`ksail-fluxd prune\` again to retry`,
-        { details: { exitCode } },
-      );
-    }
+    if (exitCode !== 0) throw gcFailedError(`in container ${settings.name}`, exitCode, output);
     // The registry caches blob descriptors in memory: restart it so it stops claiming deleted blobs exist.
     await ctr.restart({ t: 5 });
     await waitHealthy(info.Id);

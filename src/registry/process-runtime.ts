@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { OCIRegistry, RegistryStorage } from '../model/oci-registry.js';
 import {
   directoryBytes,
+  gcFailedError,
   portInUse,
   portTakenError,
   probeRegistry,
@@ -251,12 +252,7 @@ export const createProcessRuntime = (
       all: true,
     });
     const output = result.all ?? '';
-    if (result.exitCode !== 0) {
-      throw new KsailError(
-        'gc-failed',
-        `garbage collection with ${deps.binary} failed (exit code ${result.exitCode ?? 'unknown'}): ${output.trim().split('\n').slice(-5).join(' ')}; the deleted manifests stay deleted, run \`ksail-fluxd prune\` again to retry`,
-      );
-    }
+    if (result.exitCode !== 0) throw gcFailedError(`with ${deps.binary}`, result.exitCode, output);
     return { output };
   };
 

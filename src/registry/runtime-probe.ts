@@ -103,3 +103,18 @@ export const portTakenError = (port: number, holder: PortHolder, cause?: unknown
     { cause, details: { port, ...holder } },
   );
 };
+
+/**
+ * `registry garbage-collect` failed (`where`: "in container x", "with /usr/bin/registry"). It runs after the
+ * manifests are deleted, so the message says those deletions stand.
+ */
+export const gcFailedError = (
+  where: string,
+  exitCode: number | null | undefined,
+  output: string,
+): KsailError =>
+  new KsailError(
+    'gc-failed',
+    `garbage collection ${where} failed (exit code ${exitCode ?? 'unknown'}): ${output.trim().split('\n').slice(-5).join(' ')}; the deleted manifests stay deleted, run \`ksail-fluxd prune\` again to retry`,
+    { details: { exitCode } },
+  );
