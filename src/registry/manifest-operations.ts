@@ -33,16 +33,22 @@ export const createManifestOperations = (
   const manifestUrl = (repository: string, reference: string): URL =>
     registry.repoUrl(repository, `manifests/${validateReference(reference)}`);
 
-  const getManifest = async (repository: string, reference: string): Promise<ManifestResult | undefined> => {
-    const target = manifestUrl(repository, reference);
+  /** GET and HEAD alike: the same Accept header (so both see the same manifest), and undefined on 404. */
+  const readManifest = async (
+    method: 'GET' | 'HEAD',
+    repository: string,
+    reference: string,
+  ): Promise<RegistryResponse | undefined> => {
+    const url = manifestUrl(repository, reference);
     const response = await registry.run((context) =>
-      transport.exchange(
-        context,
-        { method: 'GET', url: target, headers: { accept: MANIFEST_ACCEPT } },
-        [200, 404],
-      ),
+      transport.exchange(context, { method, url, headers: { accept: MANIFEST_ACCEPT } }, [200, 404]),
     );
-    if (response.status === 404) return undefined;
+    return response.status === 404 ? undefined : response;
+  };
+
+  const getManifest = async (repository: string, reference: string): Promise<ManifestResult | undefined> => {
+    const response = await readManifest('GET', repository, reference);
+    if (response === undefined) return undefined;
     const what = `manifest ${repository}:${reference}`;
     const header = registry.digestHeader(response);
     for (const expected of [header, isDigest(reference) ? reference : undefined]) {
@@ -137,15 +143,8 @@ export const createManifestOperations = (
     },
     getManifest,
     headManifest: async (repository, reference) => {
-      const target = manifestUrl(repository, reference);
-      const response = await registry.run((context) =>
-        transport.exchange(
-          context,
-          { method: 'HEAD', url: target, headers: { accept: MANIFEST_ACCEPT } },
-          [200, 404],
-        ),
-      );
-      if (response.status === 404) return undefined;
+      const response = await readManifest('HEAD', repository, reference);
+      if (response === undefined) return undefined;
       const what = `HEAD response for manifest ${repository}:${reference}`;
       const digest = registry.digestHeader(response) ?? (isDigest(reference) ? reference : undefined);
       if (digest === undefined) throw registry.invalid(what, 'it has no Docker-Content-Digest header');
