@@ -29,6 +29,8 @@ export interface CommandContext {
   clock: Clock;
   /** Loads and validates the config (file, then environment, then the global flags). Cached per run. */
   config(command: Command, overrides?: Record<string, unknown>): Promise<ResolvedConfig>;
+  /** The same, read from disk again on every call (a daemon's SIGHUP reload). */
+  loadConfig(command: Command, overrides?: Record<string, unknown>): Promise<ResolvedConfig>;
   /** The logger for this run, built from the config's log settings and the flags. */
   logger(config?: ResolvedConfig): Logger;
 }

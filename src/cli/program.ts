@@ -50,26 +50,27 @@ export const runCli = async (options: RunOptions): Promise<number> => {
   let logger: Logger | undefined;
   const configs = new Map<string, Promise<ResolvedConfig>>();
   const flags = (command: Command): GlobalOptions => command.optsWithGlobals<GlobalOptions>();
+  const load = (command: Command, overrides: Record<string, unknown> = {}): Promise<ResolvedConfig> => {
+    const global = flags(command);
+    return loadConfig({
+      file: global.config,
+      cwd: options.cwd,
+      env: options.env,
+      overrides: { 'log.level': global.logLevel, 'log.format': global.logFormat, ...overrides },
+    });
+  };
   const context: CommandContext = {
     io,
     env: options.env,
     cwd: options.cwd,
     clock: options.clock ?? systemClock,
     config: (command, overrides = {}) => {
-      const global = flags(command);
-      const key = JSON.stringify([global, overrides]);
+      const key = JSON.stringify([flags(command), overrides]);
       let loaded = configs.get(key);
-      if (!loaded) {
-        loaded = loadConfig({
-          file: global.config,
-          cwd: options.cwd,
-          env: options.env,
-          overrides: { 'log.level': global.logLevel, 'log.format': global.logFormat, ...overrides },
-        });
-        configs.set(key, loaded);
-      }
+      if (!loaded) configs.set(key, (loaded = load(command, overrides)));
       return loaded;
     },
+    loadConfig: load,
     logger: (config) => {
       logger ??= createLogger({
         level: config?.log.level ?? 'info',

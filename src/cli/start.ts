@@ -1,10 +1,9 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { createDaemon } from '../daemon/create-daemon.js';
 import { realDaemonDeps } from '../daemon/real-deps.js';
 import { handleSignals } from '../daemon/signals.js';
 import { describeError } from '../errors.js';
-import type { CommandRegistrar, GlobalOptions } from './context.js';
+import type { CommandRegistrar } from './context.js';
 import { packageVersion } from './program.js';
 
 /** After a clean shutdown, a leftover handle (a keep-alive socket) must not keep the process alive. */
@@ -30,7 +29,6 @@ export const registerStartCommand: CommandRegistrar = (program, context) => {
         : {};
       const config = await context.config(command, overrides);
       const logger = context.logger(config);
-      const global = command.optsWithGlobals<GlobalOptions>();
       const onRejection = (reason: unknown): void => {
         // Every handler ends in a catch; this is the net under a missed one, so the daemon keeps running.
         logger.error('unhandled promise rejection', { error: describeError(reason) });
@@ -44,13 +42,7 @@ export const registerStartCommand: CommandRegistrar = (program, context) => {
           env: context.env,
           version: packageVersion(),
           // Not context.config: that one is cached for the run, and a reload must read the file again.
-          reloadConfig: () =>
-            loadConfig({
-              file: global.config,
-              cwd: context.cwd,
-              env: context.env,
-              overrides: { 'log.level': global.logLevel, 'log.format': global.logFormat, ...overrides },
-            }),
+          reloadConfig: () => context.loadConfig(command, overrides),
         }),
       );
       let stop = (_signal: NodeJS.Signals): void => undefined;
