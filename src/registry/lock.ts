@@ -3,6 +3,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import { KsailError } from '../errors.js';
+import { isAlive, parsePid } from './runtime-process-files.js';
 
 /**
  * Cross-process lock between pushes and garbage collection (FR-018): GC deletes blobs no manifest references, and a
@@ -13,26 +14,13 @@ import { KsailError } from '../errors.js';
  */
 export interface LockOptions {
   clock?: Clock;
-  /** Poll interval while waiting; default 100 ms. */
-  pollMs?: number;
   /** Give up waiting after this long; default 5 minutes. */
   timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Owner pid written to the lock file; default this process. */
-  pid?: number;
 }
 
 const GC_FILE = 'gc.lock';
 const PUSH_PATTERN = /^push-.*\.lock$/;
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+const POLL_MS = 100;
 
 /** The pid in a lock file, or undefined when the file is gone. A file without a valid pid is treated as stale. */
 const ownerOf = async (file: string): Promise<number | 'stale' | undefined> => {
@@ -40,11 +28,12 @@ const ownerOf = async (file: string): Promise<number | 'stale' | undefined> => {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
+    // Only a file that exists is stale: removing one that is missing now could remove another party's new lock.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const pid = /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
-  return pid !== undefined && alive(pid) ? pid : 'stale';
+  const pid = parsePid(text);
+  return pid !== undefined && (await isAlive(pid)) ? pid : 'stale';
 };
 
 /** The pid of a live GC lock holder; removes a stale `gc.lock`. */
@@ -94,7 +83,7 @@ const waiter = (options: LockOptions, what: string) => {
         `waited ${Math.round(timeoutMs / 1000)} s for ${what} (${holders}) to finish; if no such process runs, remove its lock file and retry`,
       );
     }
-    await clock.sleep(options.pollMs ?? 100, options.signal);
+    await clock.sleep(POLL_MS);
   };
 };
 
@@ -104,7 +93,7 @@ export const withPushLock = async <T>(
   fn: () => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> => {
-  const pid = options.pid ?? process.pid;
+  const pid = process.pid;
   await mkdir(dir, { recursive: true });
   const file = join(dir, `push-${pid}-${randomUUID()}.lock`);
   const wait = waiter(options, 'garbage collection');
@@ -131,7 +120,7 @@ export const withGcLock = async <T>(
   fn: () => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> => {
-  const pid = options.pid ?? process.pid;
+  const pid = process.pid;
   await mkdir(dir, { recursive: true });
   const file = join(dir, GC_FILE);
   const waitForGc = waiter(options, 'another garbage collection');

@@ -57,10 +57,15 @@ export const processDifferences = async (paths: ProcessPaths, port: number): Pro
   return differences;
 };
 
+/** The pid in a pid or lock file's text, or undefined when it holds anything else. */
+export const parsePid = (text: string): number | undefined => {
+  const trimmed = text.trim();
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined;
+};
+
 export const readPid = async (pidFile: string): Promise<number | undefined> => {
   try {
-    const text = (await readFile(pidFile, 'utf8')).trim();
-    return /^\d+$/.test(text) ? Number(text) : undefined;
+    return parsePid(await readFile(pidFile, 'utf8'));
   } catch {
     return undefined;
   }
