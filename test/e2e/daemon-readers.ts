@@ -1,6 +1,5 @@
-import { gunzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
 import type { FakeCluster } from '../support/fake-cluster/index.js';
+import { readLayer } from '../support/tar-layer.js';
 
 /** What the daemon leaves behind, read back independently of its code: the real registry and the fake cluster. */
 
@@ -30,25 +29,12 @@ export const artifactFiles = async (
   const layer = manifest.layers[0];
   if (!layer) throw new Error(`${repository}:${tag} has no layer`);
   const blob = await fetch(`http://${endpoint}/v2/${repository}/blobs/${layer.digest}`);
-  const files = new Map<string, string>();
-  const reader = extract();
-  const done = new Promise<void>((resolveDone, reject) => {
-    reader.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: unknown) => {
-        chunks.push(chunk as Buffer);
-      });
-      stream.on('end', () => {
-        if (header.type === 'file') files.set(header.name, Buffer.concat(chunks).toString('utf8'));
-        next();
-      });
-    });
-    reader.on('finish', resolveDone);
-    reader.on('error', reject);
-  });
-  reader.end(gunzipSync(Buffer.from(await blob.arrayBuffer())));
-  await done;
-  return files;
+  const entries = await readLayer(Buffer.from(await blob.arrayBuffer()));
+  return new Map(
+    entries
+      .filter((entry) => entry.header.type === 'file')
+      .map((entry) => [entry.header.name, entry.content.toString('utf8')]),
+  );
 };
 
 /** Readers of the Flux objects and ConfigMaps the daemon and the emulated controllers leave in the fake cluster. */

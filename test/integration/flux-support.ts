@@ -5,7 +5,7 @@ import { createKubeAdapter } from '../../src/flux/create-kube-adapter.js';
 import type { KubeAdapter } from '../../src/flux/kube-adapter.js';
 import { createSilentLogger } from '../../src/logger.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
-import { configMap, createTestProject, type TestProject } from '../support/project.js';
+import { configMap, createTestProject, KUSTOMIZATION, type TestProject } from '../support/project.js';
 import { pushTestArtifact, type PushedTestArtifact } from '../support/push-test-artifact.js';
 
 export const logger = createSilentLogger();
@@ -54,13 +54,12 @@ export const startFluxFixture = async (
         tag,
         files: {
           'configmap.yaml': configMap('hello', { message }),
-          'kustomization.yaml':
-            'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n',
+          'kustomization.yaml': KUSTOMIZATION,
         },
       }),
     close: async () => {
       adapter.close();
-      await Promise.allSettled([cluster.close()]);
+      await Promise.allSettled([cluster.close(), project.remove()]);
     },
   };
 };

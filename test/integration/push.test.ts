@@ -1,13 +1,12 @@
 import { execa } from 'execa';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startFaultyProxy } from '../support/faulty-proxy.js';
-import { configMap, createTestProject } from '../support/project.js';
+import { configMap, createTestProject, type TestProject } from '../support/project.js';
 import { runKsail } from '../support/run-cli.js';
+import { readLayer } from '../support/tar-layer.js';
 import { startTestRegistry } from '../support/test-registry.js';
 
 const endpoint = inject('registryEndpoint');
@@ -19,28 +18,6 @@ const tags = async (repository: string): Promise<string[]> => {
   const response = await fetch(`http://${endpoint}/v2/${repository}/tags/list`);
   if (response.status === 404) return [];
   return ((await response.json()) as { tags: string[] | null }).tags ?? [];
-};
-
-const tarEntries = async (gz: Buffer): Promise<Map<string, Buffer | 'dir'>> => {
-  const entries = new Map<string, Buffer | 'dir'>();
-  const ex = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: unknown) => {
-        chunks.push(chunk as Buffer);
-      });
-      stream.on('end', () => {
-        entries.set(header.name, header.type === 'directory' ? 'dir' : Buffer.concat(chunks));
-        next();
-      });
-    });
-    ex.on('finish', resolve);
-    ex.on('error', reject);
-  });
-  ex.end(gunzipSync(gz));
-  await done;
-  return entries;
 };
 
 const treeOf = async (
@@ -61,9 +38,14 @@ describe('ksail-fluxd push against a real registry', () => {
   afterAll(async () => {
     await Promise.allSettled(cleanups.map((cleanup) => cleanup()));
   });
+  const newProject = async (options: Parameters<typeof createTestProject>[0]): Promise<TestProject> => {
+    const project = await createTestProject(options);
+    cleanups.push(() => project.remove());
+    return project;
+  };
 
   it('pushes a Flux artifact that skopeo reads and whose layer holds the source tree', async () => {
-    const project = await createTestProject({ registryPort: port, config: REGISTRY_ONLY });
+    const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
     await project.write('nested/deep/service.yaml', configMap('deep', { a: 'b' }));
     const result = await runKsail(['--config', project.configPath, 'push', '--json']);
     expect(result.stderr).toBe('');
@@ -85,17 +67,22 @@ describe('ksail-fluxd push against a real registry', () => {
     expect(manifest.annotations['org.opencontainers.image.source']).toBeTruthy();
 
     const layout = await mkdtemp(join(tmpdir(), 'ksail-fluxd-oci-'));
+    cleanups.push(() => rm(layout, { recursive: true, force: true }));
     await execa('skopeo', ['copy', '--src-tls-verify=false', reference, `oci:${layout}:1.0.0`]);
     const layerHex = (manifest.layers[0].digest as string).replace('sha256:', '');
-    const entries = await tarEntries(await readFile(join(layout, 'blobs', 'sha256', layerHex)));
-    const names = [...entries.keys()];
+    const entries = await readLayer(await readFile(join(layout, 'blobs', 'sha256', layerHex)));
+    const names = entries.map((entry) => entry.header.name);
     expect(names[0]).toBe('.');
-    const files = new Map([...entries].filter(([, value]) => value !== 'dir') as [string, Buffer][]);
+    const files = new Map(
+      entries
+        .filter((entry) => entry.header.type !== 'directory')
+        .map((entry) => [entry.header.name, entry.content]),
+    );
     expect(files).toEqual(await treeOf(project.sourceDir));
   });
 
   it('says when the tag could not be patched because there is no cluster', async () => {
-    const project = await createTestProject({ registryPort: port, config: { gitOpsEngine: 'Flux' } });
+    const project = await newProject({ registryPort: port, config: { gitOpsEngine: 'Flux' } });
     const result = await runKsail(['--config', project.configPath, 'push'], {
       env: { KUBECONFIG: join(project.dir, 'missing-kubeconfig') },
     });
@@ -106,7 +93,7 @@ describe('ksail-fluxd push against a real registry', () => {
   });
 
   it('reports unchanged on a second push, bumps patch on an edit and minor with --bump minor', async () => {
-    const project = await createTestProject({ registryPort: port, config: REGISTRY_ONLY });
+    const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
     const args = ['--config', project.configPath, 'push'];
     expect((await runKsail(args)).stdout).toMatch(/^app {2}1\.0\.0 {2}sha256:/);
     const again = await runKsail(args);
@@ -129,7 +116,7 @@ describe('ksail-fluxd push against a real registry', () => {
   });
 
   it('pushes nothing when a manifest is invalid, and says where', async () => {
-    const project = await createTestProject({ registryPort: port, config: REGISTRY_ONLY });
+    const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
     await project.write('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
     const result = await runKsail(['--config', project.configPath, 'push']);
     expect(result.code).toBe(1);
@@ -141,7 +128,7 @@ describe('ksail-fluxd push against a real registry', () => {
     const registry = await startTestRegistry();
     cleanups.push(() => registry.close());
     await registry.stop();
-    const project = await createTestProject({ registryPort: registry.port, config: REGISTRY_ONLY });
+    const project = await newProject({ registryPort: registry.port, config: REGISTRY_ONLY });
     const result = await runKsail(['--config', project.configPath, 'push']);
     expect(result.code).toBe(1);
     expect(result.elapsedMs).toBeLessThan(5000);
@@ -152,7 +139,7 @@ describe('ksail-fluxd push against a real registry', () => {
   it('succeeds when the registry answers 500 once', async () => {
     const proxy = await startFaultyProxy(endpoint);
     cleanups.push(() => proxy.close());
-    const project = await createTestProject({
+    const project = await newProject({
       registryPort: Number(proxy.endpoint.split(':')[1]),
       config: REGISTRY_ONLY,
     });

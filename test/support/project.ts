@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -11,7 +11,13 @@ export interface TestProject {
   project: string;
   repository: string;
   write(relativePath: string, content: string): Promise<void>;
+  /** Removes the project directory; idempotent, for afterEach/afterAll. */
+  remove(): Promise<void>;
 }
+
+/** A kustomization.yaml listing only configmap.yaml, as every test source holds. */
+export const KUSTOMIZATION =
+  'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n';
 
 let counter = 0;
 
@@ -32,8 +38,7 @@ export const createTestProject = async (options: {
   };
   const files = options.files ?? {
     'configmap.yaml': configMap('hello', { message: 'one' }),
-    'kustomization.yaml':
-      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n',
+    'kustomization.yaml': KUSTOMIZATION,
   };
   for (const [path, content] of Object.entries(files)) await write(path, content);
   const configPath = join(dir, 'ksail-fluxd.yaml');
@@ -47,7 +52,8 @@ export const createTestProject = async (options: {
       ...options.config,
     }),
   );
-  return { dir, configPath, sourceDir, project, repository: `${project}/app`, write };
+  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  return { dir, configPath, sourceDir, project, repository: `${project}/app`, write, remove };
 };
 
 export const configMap = (name: string, data: Record<string, string>): string =>

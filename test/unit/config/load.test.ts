@@ -1,25 +1,23 @@
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { isKsailError } from '../../../src/errors.js';
+import { KsailError } from '../../../src/errors.js';
+import { rejectionOf } from '../../support/rejection.js';
+import { tempDirs } from '../../support/temp-dirs.js';
+
+// The prefix matters: the default repository is named after the config file's directory.
+const configDirs = tempDirs('ksail-fluxd-config-');
+const emptyDirs = tempDirs('ksail-fluxd-empty-');
+afterEach(() => Promise.all([configDirs.cleanup(), emptyDirs.cleanup()]));
 
 const write = async (text: string, name = 'ksail-fluxd.yaml'): Promise<string> => {
-  const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-config-'));
+  const dir = await configDirs.make();
   await writeFile(join(dir, name), text);
   return dir;
 };
 
-const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (isKsailError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected the config to be rejected');
-};
+const failure = (promise: Promise<unknown>): Promise<KsailError> => rejectionOf(promise, KsailError);
 
 describe('loadConfig', () => {
   it('applies defaults from the data model and the issues', async () => {
@@ -48,7 +46,7 @@ describe('loadConfig', () => {
   });
 
   it('works without a file, with defaults and no sources', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-empty-'));
+    const dir = await emptyDirs.make();
     const config = await loadConfig({ cwd: dir, env: {} });
     expect(config.file).toBeUndefined();
     expect(config.sources).toEqual([]);
