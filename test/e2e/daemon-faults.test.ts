@@ -1,6 +1,4 @@
-import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { DaemonEvent } from '../../src/daemon/control-types.js';
 import { startFakeCluster } from '../support/fake-cluster/index.js';
 import { startFaultyProxy, type FaultyProxy } from '../support/faulty-proxy.js';
 import { configMap } from '../support/project.js';
@@ -8,6 +6,7 @@ import {
   createCleanup,
   createDaemonProject,
   ensureBuilt,
+  isEvent,
   startDaemon,
   WAIT,
   type DaemonProcess,
@@ -27,25 +26,17 @@ const perTest = createCleanup();
 let proxy: FaultyProxy;
 
 const start = async (project: DaemonProject): Promise<DaemonProcess> => {
-  const daemon = await startDaemon({
-    configPath: project.configPath,
-    dir: project.dir,
-    socketPath: project.socketPath,
-  });
+  const daemon = await startDaemon(project);
   perTest.add(() => daemon.dispose());
   return daemon;
 };
 const newProject = async (options: Parameters<typeof createDaemonProject>[0]): Promise<DaemonProject> => {
   const project = await createDaemonProject(options);
-  perTest.add(() => rm(project.dir, { recursive: true, force: true }));
+  perTest.add(() => project.remove());
   return project;
 };
 const content = async (project: DaemonProject, tag: string): Promise<string | undefined> =>
   (await artifactFiles(endpoint, project.repository, tag)).get('configmap.yaml');
-const is =
-  (type: DaemonEvent['type'], data: Record<string, unknown> = {}) =>
-  (event: DaemonEvent): boolean =>
-    event.type === type && Object.entries(data).every(([key, value]) => event.data[key] === value);
 
 describe('ksail-fluxd start with registry faults (e2e)', () => {
   beforeAll(async () => {
@@ -65,14 +56,14 @@ describe('ksail-fluxd start with registry faults (e2e)', () => {
     await proxy.down();
     const from = daemon.mark();
     await project.write('configmap.yaml', configMap('hello', { message: 'while down' }));
-    await daemon.waitForEvent(is('error', { code: 'registry-unreachable' }), from);
+    await daemon.waitForEvent(isEvent('error', { data: { code: 'registry-unreachable' } }), from);
     const down = await daemon.status();
     expect(down.registry.status).toBe('Error');
     expect(down.sources[0]?.lastError).toMatch(/registry/i);
     expect(await registryTags(endpoint, project.repository)).toEqual(['1.0.0']);
 
     await proxy.up();
-    await daemon.waitForEvent(is('push', { version: '1.0.1' }), from);
+    await daemon.waitForEvent(isEvent('push', { data: { version: '1.0.1' } }), from);
     expect(await registryTags(endpoint, project.repository)).toEqual(['1.0.0', '1.0.1']);
     expect(await content(project, '1.0.1')).toContain('message: while down');
     const after = await daemon.status();

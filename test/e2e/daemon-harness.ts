@@ -4,7 +4,7 @@ import { appendFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { vi } from 'vitest';
+import { inject, vi } from 'vitest';
 import { createControlClient, type ControlClient } from '../../src/daemon/control-client.js';
 import { DaemonEvent, type DaemonStatus, type SourceStatus } from '../../src/daemon/control-types.js';
 import type { FakeCluster } from '../support/fake-cluster/index.js';
@@ -48,6 +48,17 @@ export const ensureBuilt = async (): Promise<void> => {
   if (existsSync(built) && statSync(built).mtimeMs >= (await newest(join(ROOT, 'src')))) return;
   await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
 };
+
+/** The port of the shared real registry the global set-up started. */
+export const registryPort = (): number => Number(inject('registryEndpoint').split(':').pop());
+
+/** Matches events of `type`, of `source` when given, whose data holds every entry of `data`. */
+export const isEvent =
+  (type: DaemonEvent['type'], match: { source?: string; data?: Record<string, unknown> } = {}) =>
+  (event: DaemonEvent): boolean =>
+    event.type === type &&
+    (match.source === undefined || event.source === match.source) &&
+    Object.entries(match.data ?? {}).every(([key, value]) => event.data[key] === value);
 
 export interface LogLine {
   level: string;

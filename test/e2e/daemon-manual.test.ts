@@ -1,14 +1,16 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { DaemonEvent, ReconcileResponse } from '../../src/daemon/control-types.js';
+import type { ReconcileResponse } from '../../src/daemon/control-types.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
-import { configMap } from '../support/project.js';
+import { configMap, KUSTOMIZATION } from '../support/project.js';
 import {
   createCleanup,
   createDaemonProject,
   ensureBuilt,
+  isEvent,
+  registryPort,
   runCli,
   startDaemon,
   WAIT,
@@ -21,10 +23,7 @@ import { clusterView } from './daemon-readers.js';
  * `ksail-fluxd start --mode manual` with two sources: saves are pushed and the tags patched, but Flux applies
  * nothing until `ksail-fluxd reconcile` (over the daemon's socket), which runs exactly one request per source.
  */
-const endpoint = inject('registryEndpoint');
 const cleanup = createCleanup();
-const KUSTOMIZATION =
-  'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n';
 let cluster: FakeCluster;
 let project: DaemonProject;
 let daemon: DaemonProcess;
@@ -33,10 +32,6 @@ let view: ReturnType<typeof clusterView>;
 const message = (name: string): string | undefined => view.configMapData('default', name)?.message;
 const writeWeb = (text: string) =>
   writeFile(join(project.dir, 'web', 'configmap.yaml'), configMap('web', { message: text }));
-const pushOf =
-  (source: string) =>
-  (event: DaemonEvent): boolean =>
-    event.type === 'push' && event.source === source;
 
 describe('ksail-fluxd start --mode manual (e2e)', () => {
   beforeAll(async () => {
@@ -45,7 +40,7 @@ describe('ksail-fluxd start --mode manual (e2e)', () => {
     cleanup.add(() => cluster.close());
     view = clusterView(cluster);
     project = await createDaemonProject({
-      registryPort: Number(endpoint.split(':')[1]),
+      registryPort: registryPort(),
       cluster,
       config: {
         sources: [
@@ -54,16 +49,11 @@ describe('ksail-fluxd start --mode manual (e2e)', () => {
         ],
       },
     });
-    cleanup.add(() => rm(project.dir, { recursive: true, force: true }));
+    cleanup.add(() => project.remove());
     await mkdir(join(project.dir, 'web'));
     await writeFile(join(project.dir, 'web', 'kustomization.yaml'), KUSTOMIZATION);
     await writeWeb('w1');
-    daemon = await startDaemon({
-      configPath: project.configPath,
-      dir: project.dir,
-      socketPath: project.socketPath,
-      args: ['--mode', 'manual'],
-    });
+    daemon = await startDaemon({ ...project, args: ['--mode', 'manual'] });
     cleanup.add(() => daemon.dispose());
   });
 
@@ -92,11 +82,11 @@ describe('ksail-fluxd start --mode manual (e2e)', () => {
 
     // Two saves of app (each waits for its push) and one of web before the trigger.
     await project.write('configmap.yaml', configMap('hello', { message: 'two' }));
-    await daemon.waitForEvent((event) => pushOf('app')(event) && event.data.version === '1.0.1', from);
+    await daemon.waitForEvent(isEvent('push', { source: 'app', data: { version: '1.0.1' } }), from);
     await project.write('configmap.yaml', configMap('hello', { message: 'three' }));
-    await daemon.waitForEvent((event) => pushOf('app')(event) && event.data.version === '1.0.2', from);
+    await daemon.waitForEvent(isEvent('push', { source: 'app', data: { version: '1.0.2' } }), from);
     await writeWeb('w2');
-    await daemon.waitForEvent((event) => pushOf('web')(event) && event.data.version === '1.0.1', from);
+    await daemon.waitForEvent(isEvent('push', { source: 'web', data: { version: '1.0.1' } }), from);
     await vi.waitFor(() => expect([view.tag('app'), view.tag('web')]).toEqual(['1.0.2', '1.0.1']), WAIT);
 
     // A tag patch makes the source-controller fetch the new tag (as in Flux); the Kustomization must not apply it.
@@ -164,7 +154,7 @@ describe('ksail-fluxd start --mode manual (e2e)', () => {
     expect(daemon.logs.some((line) => line.message === 'config settings need a restart to take effect')).toBe(
       true,
     );
-    await daemon.waitForEvent((event) => pushOf('extra')(event) && event.data.version === '1.0.0', from);
+    await daemon.waitForEvent(isEvent('push', { source: 'extra', data: { version: '1.0.0' } }), from);
     const status = await daemon.status();
     expect(status.pid).toBe(daemon.pid); // the same process
     expect(status.sources.map((source) => source.name).sort()).toEqual(['extra', 'web']);
@@ -175,7 +165,7 @@ describe('ksail-fluxd start --mode manual (e2e)', () => {
     const after = daemon.mark();
     await project.write('configmap.yaml', configMap('hello', { message: 'not watched' }));
     await writeFile(join(project.dir, 'extra', 'configmap.yaml'), configMap('extra', { message: 'x2' }));
-    await daemon.waitForEvent((event) => pushOf('extra')(event) && event.data.version === '1.0.1', after);
+    await daemon.waitForEvent(isEvent('push', { source: 'extra', data: { version: '1.0.1' } }), after);
     expect(daemon.eventsSince(after, (event) => event.source === 'app')).toEqual([]);
   });
 });

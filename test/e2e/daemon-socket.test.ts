@@ -1,11 +1,12 @@
-import { rm, stat } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { stat } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { httpCall, rawExchange, type RawResponse } from '../support/socket-http.js';
 import {
   createCleanup,
   createDaemonProject,
   ensureBuilt,
+  isEvent,
+  registryPort,
   startDaemon,
   WAIT,
   type DaemonProcess,
@@ -16,54 +17,18 @@ import {
  * The control socket of a real daemon process: private to its user, and bad input of any kind gets a 4xx without
  * taking the daemon down. Raw node:net / node:http so nothing on the client side cleans the input up.
  */
-const endpoint = inject('registryEndpoint');
 const cleanup = createCleanup();
 let project: DaemonProject;
 let daemon: DaemonProcess;
 
-interface RawResponse {
-  status: number;
-  body: string;
-}
-
-/** Writes bytes that are not HTTP and reads whatever comes back until the daemon closes the connection. */
-const sendRaw = (bytes: Buffer): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const socket = connect({ path: project.socketPath });
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('error', reject);
-    socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    socket.end(bytes);
-  });
-
+const sendRaw = (bytes: Buffer): Promise<string> => rawExchange(project.socketPath, bytes);
 /** One HTTP request over the socket; `body` as given (a string, or chunks sent without a content-length). */
 const send = (
   method: string,
   path: string,
   body?: string | Buffer[],
   headers: Record<string, string> = {},
-): Promise<RawResponse> =>
-  new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { socketPath: project.socketPath, method, path, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    // The daemon may close the connection after answering 413 while the rest of the body is still being sent.
-    req.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
-    });
-    if (Array.isArray(body)) {
-      for (const chunk of body) req.write(chunk);
-      req.end();
-    } else req.end(body);
-  });
+): Promise<RawResponse> => httpCall(project.socketPath, method, path, { body, headers });
 
 const errorCode = (response: RawResponse): string =>
   (JSON.parse(response.body) as { error: { code: string } }).error.code;
@@ -77,13 +42,9 @@ const stillAnswers = async (): Promise<void> => {
 describe('ksail-fluxd control socket (e2e)', () => {
   beforeAll(async () => {
     await ensureBuilt();
-    project = await createDaemonProject({ registryPort: Number(endpoint.split(':')[1]) });
-    cleanup.add(() => rm(project.dir, { recursive: true, force: true }));
-    daemon = await startDaemon({
-      configPath: project.configPath,
-      dir: project.dir,
-      socketPath: project.socketPath,
-    });
+    project = await createDaemonProject({ registryPort: registryPort() });
+    cleanup.add(() => project.remove());
+    daemon = await startDaemon(project);
     cleanup.add(() => daemon.dispose());
     await vi.waitFor(async () => expect((await daemon.source('app')).lastVersion).toBe('1.0.0'), WAIT);
   });
@@ -119,18 +80,28 @@ describe('ksail-fluxd control socket (e2e)', () => {
 
   it('answers a body over 64 KiB with 413, declared or streamed', async () => {
     const from = daemon.mark();
-    const huge = JSON.stringify({ sources: ['x'.repeat(100 * 1024)] });
+    const json = { 'content-type': 'application/json' };
+    // Pushes of the real source padded with whitespace: valid JSON, so had either got through, `app` would build.
+    const huge = `{"sources": ["app"]${' '.repeat(100 * 1024)}}`;
     const declared = await send('POST', '/v1/push', huge, {
-      'content-type': 'application/json',
+      ...json,
       'content-length': String(Buffer.byteLength(huge)),
     });
     expect([declared.status, errorCode(declared)]).toEqual([413, 'payload-too-large']);
     // Chunked, without a content-length: the daemon has to count while it reads.
-    const chunks = Array.from({ length: 20 }, () => Buffer.alloc(8 * 1024, 0x20));
-    const streamed = await send('POST', '/v1/reconcile', chunks, { 'content-type': 'application/json' });
+    const chunks = [
+      Buffer.from('{"sources": ["app"]'),
+      ...Array.from({ length: 20 }, () => Buffer.alloc(8 * 1024, 0x20)),
+      Buffer.from('}'),
+    ];
+    const streamed = await send('POST', '/v1/push', chunks, json);
     expect([streamed.status, errorCode(streamed)]).toEqual([413, 'payload-too-large']);
     await stillAnswers();
-    // Nothing of the above reached the pipeline: no push was scheduled.
-    expect(daemon.eventsSince(from, (event) => event.type === 'build')).toEqual([]);
+    // Nothing of the above reached the pipeline: the one push that fits is the only build.
+    const valid = await send('POST', '/v1/push', '{"sources": ["app"]}', json);
+    expect([valid.status, valid.json]).toEqual([200, { scheduled: ['app'] }]);
+    await daemon.waitForEvent(isEvent('unchanged', { source: 'app' }), from);
+    await vi.waitFor(async () => expect((await daemon.source('app')).state).toBe('idle'), WAIT);
+    expect(daemon.eventsSince(from, isEvent('build', { source: 'app' }))).toHaveLength(1);
   });
 });

@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
-import { rm, utimes, writeFile } from 'node:fs/promises';
+import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { DaemonEvent } from '../../src/daemon/control-types.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
 import { configMap } from '../support/project.js';
 import {
   createCleanup,
   createDaemonProject,
   ensureBuilt,
+  isEvent,
+  registryPort,
   runCli,
   startDaemon,
   WAIT,
@@ -37,12 +38,6 @@ const highestContent = async (): Promise<string | undefined> => {
     ? (await artifactFiles(endpoint, project.repository, highest)).get('configmap.yaml')
     : undefined;
 };
-const of =
-  (type: DaemonEvent['type'], data: Record<string, unknown> = {}) =>
-  (event: DaemonEvent): boolean =>
-    event.type === type &&
-    event.source === 'app' &&
-    Object.entries(data).every(([key, value]) => event.data[key] === value);
 
 describe('ksail-fluxd start (e2e)', () => {
   beforeAll(async () => {
@@ -51,17 +46,13 @@ describe('ksail-fluxd start (e2e)', () => {
     cleanup.add(() => cluster.close());
     view = clusterView(cluster);
     project = await createDaemonProject({
-      registryPort: Number(endpoint.split(':')[1]),
+      registryPort: registryPort(),
       cluster,
       // Long enough that a busy machine's pauses between the burst's writes do not end the quiet period.
       config: { watch: { quietPeriod: '200ms' } },
     });
-    cleanup.add(() => rm(project.dir, { recursive: true, force: true }));
-    daemon = await startDaemon({
-      configPath: project.configPath,
-      dir: project.dir,
-      socketPath: project.socketPath,
-    });
+    cleanup.add(() => project.remove());
+    daemon = await startDaemon(project);
     cleanup.add(() => daemon.dispose());
   });
 
@@ -84,12 +75,17 @@ describe('ksail-fluxd start (e2e)', () => {
     await project.write('configmap.yaml', configMap('hello', { message: 'two' }));
     await vi.waitFor(() => expect(message()).toBe('two'), { ...WAIT, interval: 10 });
     const latencyMs = performance.now() - saved;
-    await daemon.waitForEvent(of('reconcile-finished', { outcome: 'succeeded' }), from);
+    await daemon.waitForEvent(
+      isEvent('reconcile-finished', { source: 'app', data: { outcome: 'succeeded' } }),
+      from,
+    );
     expect(await tags()).toEqual(['1.0.0', '1.0.1']);
     expect(await highestContent()).toContain('message: two');
     expect(view.tag('app')).toBe('1.0.1');
     expect(view.lastAppliedRevision('app')).toMatch(/^1\.0\.1@sha256:[0-9a-f]{64}$/);
-    expect(daemon.eventsSince(from, of('patch', { tag: '1.0.1' }))).toHaveLength(1);
+    expect(
+      daemon.eventsSince(from, isEvent('patch', { source: 'app', data: { tag: '1.0.1' } })),
+    ).toHaveLength(1);
     // Save → applied in the cluster (measured; not a hard SLO on this machine).
     expect(latencyMs).toBeLessThan(15_000);
     console.info(`e2e save-to-applied latency: ${Math.round(latencyMs)} ms`);
@@ -106,7 +102,7 @@ describe('ksail-fluxd start (e2e)', () => {
     }
     await vi.waitFor(() => expect(message()).toBe('burst-99'), WAIT);
     await vi.waitFor(async () => expect(await daemon.source('app')).toMatchObject({ state: 'idle' }), WAIT);
-    const pushes = daemon.eventsSince(from, of('push'));
+    const pushes = daemon.eventsSince(from, isEvent('push', { source: 'app' }));
     expect(pushes.length).toBeGreaterThanOrEqual(1);
     expect(pushes.length).toBeLessThanOrEqual(2);
     const after = await tags();
@@ -124,12 +120,12 @@ describe('ksail-fluxd start (e2e)', () => {
     const from = daemon.mark();
     const later = new Date(Date.now() + 60_000);
     await utimes(file, later, later);
-    await daemon.waitForEvent(of('unchanged'), from);
+    await daemon.waitForEvent(isEvent('unchanged', { source: 'app' }), from);
     const resaved = daemon.mark();
     await writeFile(file, configMap('hello', { message: 'burst-99' }));
-    await daemon.waitForEvent(of('unchanged'), resaved);
-    expect(daemon.eventsSince(from, of('push'))).toEqual([]);
-    expect(daemon.eventsSince(from, of('patch'))).toEqual([]);
+    await daemon.waitForEvent(isEvent('unchanged', { source: 'app' }), resaved);
+    expect(daemon.eventsSince(from, isEvent('push', { source: 'app' }))).toEqual([]);
+    expect(daemon.eventsSince(from, isEvent('patch', { source: 'app' }))).toEqual([]);
     expect(await tags()).toEqual(before);
   });
 
@@ -137,7 +133,7 @@ describe('ksail-fluxd start (e2e)', () => {
     const before = await tags();
     const from = daemon.mark();
     await project.write('configmap.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: [oops\n');
-    await daemon.waitForEvent(of('error', { code: 'manifest-invalid' }), from);
+    await daemon.waitForEvent(isEvent('error', { source: 'app', data: { code: 'manifest-invalid' } }), from);
     const status = await runCli(['status', '--json', '--config', project.configPath], { dir: project.dir });
     expect(status.exitCode, status.stderr).toBe(0);
     const app = (
@@ -158,10 +154,10 @@ describe('ksail-fluxd start (e2e)', () => {
     cluster.faults.setUnreachable(true);
     const from = daemon.mark();
     await project.write('configmap.yaml', configMap('hello', { message: 'four' }));
-    const four = await daemon.waitForEvent(of('push'), from);
+    const four = await daemon.waitForEvent(isEvent('push', { source: 'app' }), from);
     const second = daemon.mark();
     await project.write('configmap.yaml', configMap('hello', { message: 'five' }));
-    const five = await daemon.waitForEvent(of('push'), second);
+    const five = await daemon.waitForEvent(isEvent('push', { source: 'app' }), second);
     const latest = String(five.data.version);
     expect((await tags()).slice(-2)).toEqual([String(four.data.version), latest]);
     expect(await highestContent()).toContain('message: five');

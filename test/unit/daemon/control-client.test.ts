@@ -6,7 +6,8 @@ import { startControlServer, type ControlServer } from '../../../src/daemon/cont
 import type { DaemonEvent } from '../../../src/daemon/control-types.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import { createFakeControl, httpCall, tempDir, type FakeControl } from './control-fake.js';
+import { httpCall } from '../../support/socket-http.js';
+import { createFakeControl, tempDir, type FakeControl } from './control-fake.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -1,5 +1,3 @@
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,61 +117,6 @@ export const createFakeControl = (pid = 4242): FakeControl => {
     },
   };
 };
-
-export interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  json: unknown;
-}
-
-/** One HTTP request over the Unix socket, without the client under test. */
-export const httpCall = (
-  socketPath: string,
-  method: string,
-  path: string,
-  options: { body?: string | Buffer; headers?: Record<string, string> } = {},
-): Promise<RawResponse> =>
-  new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-
-export const postJson = (socketPath: string, path: string, body: unknown): Promise<RawResponse> =>
-  httpCall(socketPath, 'POST', path, {
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
-  });
-
-/** Writes raw bytes on a fresh connection and collects everything until the server closes it. */
-export const rawExchange = (socketPath: string, bytes: string | Buffer): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const socket = connect({ path: socketPath });
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      // The server may close while we are still writing; what it answered is what counts.
-      if (error.code === 'EPIPE' || error.code === 'ECONNRESET')
-        resolve(Buffer.concat(chunks).toString('utf8'));
-      else reject(error);
-    });
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    socket.write(bytes);
-  });
 
 /** A private temp dir whose path is short enough for a socket. */
 export const tempDir = async (): Promise<{ dir: string; cleanup: () => Promise<void> }> => {

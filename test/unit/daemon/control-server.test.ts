@@ -10,14 +10,8 @@ import {
 import { startControlServer, type ControlServer } from '../../../src/daemon/control-server.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import {
-  createFakeControl,
-  httpCall,
-  postJson,
-  rawExchange,
-  tempDir,
-  type FakeControl,
-} from './control-fake.js';
+import { httpCall, postJson, rawExchange } from '../../support/socket-http.js';
+import { createFakeControl, tempDir, type FakeControl } from './control-fake.js';
 
 let fake: FakeControl;
 let server: ControlServer;
