@@ -127,6 +127,15 @@ export const selectRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): 
     }
     deps.logger.debug('docker engine not answering; looking for a registry binary', { error: problem });
   }
+  return binaryRuntime(config, deps);
+};
+
+/**
+ * The process runtime with the first registry binary on PATH, or an error that lists what to install. For `process`,
+ * and for `auto` once Docker is known not to answer (ensureRegistry calls it directly after its own Docker attempt).
+ */
+export const binaryRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<RegistryRuntime> => {
+  const wanted = config.registry.runtime;
   const binary = await findBinary(deps);
   if (binary) return createRuntime(config, deps, { process: binary });
   throw new KsailError(
