@@ -96,10 +96,10 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
   // Created before start() so that status works at once; they reach the registry and Flux only after it.
   const fluxProxy: FluxDriver = {
     // The mode as of now (a reload may change it): Manual holds what Flux applies until a reconcile.
-    ensureResources: (source, version) =>
-      started(flux).ensureResources(source, version, { hold: config.flux.mode === 'Manual' }),
-    patchTag: (source, version) =>
-      started(flux).patchTag(source, version, { hold: config.flux.mode === 'Manual' }),
+    ensureResources: (source, version, options) =>
+      started(flux).ensureResources(source, version, { ...options, hold: config.flux.mode === 'Manual' }),
+    patchTag: (source, version, options) =>
+      started(flux).patchTag(source, version, { ...options, hold: config.flux.mode === 'Manual' }),
     reconcile: (request, signal) => started(flux).reconcile(request, signal),
   };
   const patches = new PendingPatches({

@@ -13,6 +13,8 @@ export interface ReconcileResult {
 export interface TagMoveOptions {
   /** Manual mode: suspend the Kustomization first, so Flux applies the new tag only at the next reconcile. */
   hold?: boolean;
+  /** Ends the write's conflict and transient-error retries (the daemon is stopping). */
+  signal?: AbortSignal;
 }
 
 /**

@@ -66,7 +66,15 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
     source: ResolvedSource,
     options?: TagMoveOptions,
   ): Promise<void> => {
-    if (options?.hold) await holdKustomization(client, { namespace, name: source.name, clock, logger });
+    if (options?.hold) {
+      await holdKustomization(client, {
+        namespace,
+        name: source.name,
+        clock,
+        logger,
+        signal: options.signal,
+      });
+    }
   };
 
   const apply = async (source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> => {
@@ -102,6 +110,7 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
         tag: version,
         clock,
         logger,
+        signal: options?.signal,
         // Someone deleted the objects: put them back at this version.
         recreate: (tag) => apply(source, tag),
       });

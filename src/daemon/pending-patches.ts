@@ -109,8 +109,10 @@ export class PendingPatches {
       if (next.done) return;
       const [name, entry] = next.value;
       try {
-        if (entry.ensure) await flux.ensureResources(entry.source, entry.version);
-        else await flux.patchTag(entry.source, entry.version);
+        // close() aborts: the write's own retries stop instead of holding up shutdown.
+        const options = { signal: this.abort.signal };
+        if (entry.ensure) await flux.ensureResources(entry.source, entry.version, options);
+        else await flux.patchTag(entry.source, entry.version, options);
       } catch (error) {
         await this.failed(name, entry, error);
         continue;

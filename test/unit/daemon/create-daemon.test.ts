@@ -45,6 +45,15 @@ describe('createDaemon', () => {
     expect(status.recentRequests[0]).toMatchObject({ outcome: 'succeeded', sources: ['app'] });
   });
 
+  it('tag writes carry the mode and a signal that close() aborts', async () => {
+    const { flux, daemon } = await start(['app'], { flux: { mode: 'Manual' } });
+    const [first] = flux.moveOptions;
+    expect(first).toMatchObject({ hold: true });
+    expect(first?.signal?.aborted).toBe(false);
+    await daemon.close();
+    expect(first?.signal?.aborted).toBe(true);
+  });
+
   it('status shows pushing while a changed source uploads', async () => {
     const { publisher, watchers, daemon } = await start(['app']);
     let upload!: () => void;

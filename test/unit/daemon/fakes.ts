@@ -3,7 +3,7 @@ import { Config, type ResolvedConfig, type ResolvedSource } from '../../../src/c
 import type { DaemonEvent } from '../../../src/daemon/control-types.js';
 import { createDaemon, type DaemonDeps } from '../../../src/daemon/create-daemon.js';
 import type { FileWatcher, WatchOptions } from '../../../src/daemon/file-watcher.js';
-import type { FluxDriver, ReconcileResult } from '../../../src/daemon/flux-driver-types.js';
+import type { FluxDriver, ReconcileResult, TagMoveOptions } from '../../../src/daemon/flux-driver-types.js';
 import type { Publisher, PublishProgress } from '../../../src/daemon/source-pipeline.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
@@ -106,18 +106,22 @@ export class FakeFlux implements FluxDriver {
   readonly patched: { source: string; version: string }[] = [];
   readonly reconciled: ReconciliationRequest[] = [];
   reconcileError: Error | undefined;
+  /** The options of every ensure and patch call, in order. */
+  readonly moveOptions: (TagMoveOptions | undefined)[] = [];
 
   private check(): void {
     if (!this.reachable) throw new KsailError('cluster-unreachable', 'the cluster does not answer');
   }
 
-  ensureResources(source: ResolvedSource, version: string): Promise<void> {
+  ensureResources(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> {
+    this.moveOptions.push(options);
     this.check();
     this.ensured.push({ source: source.name, version });
     return Promise.resolve();
   }
 
-  patchTag(source: ResolvedSource, version: string): Promise<void> {
+  patchTag(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> {
+    this.moveOptions.push(options);
     this.check();
     this.patched.push({ source: source.name, version });
     return Promise.resolve();
