@@ -7,9 +7,8 @@ import { fluxSettingsOf } from '../flux/generate.js';
 import { fluxPreflight } from '../flux/preflight.js';
 import type { Logger } from '../logger.js';
 import { highestVersion } from '../model/oci-artifact.js';
-import { createRegistryClient } from '../registry/client.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
-import { registryEndpointOf, selectSources } from './sources.js';
+import { registryClientFor, selectSources } from './sources.js';
 
 interface ApplyOptions {
   json?: boolean;
@@ -72,20 +71,22 @@ const latestVersions = async (
   context: CommandContext,
   logger: Logger,
 ): Promise<Record<string, string | undefined>> => {
-  const client = createRegistryClient({ endpoint: registryEndpointOf(config), clock: context.clock, logger });
-  const versions: Record<string, string | undefined> = {};
-  for (const source of sources) {
-    try {
-      versions[source.name] = highestVersion(await client.listTags(source.repository));
-    } catch (error) {
-      logger.warn('cannot list versions in the registry', {
-        source: source.name,
-        error: describeError(error),
-      });
-      versions[source.name] = undefined;
-    }
-  }
-  return versions;
+  const client = registryClientFor(config, context, logger);
+  // In parallel: each unreachable listing may take the client's whole unreachable budget.
+  const entries = await Promise.all(
+    sources.map(async (source): Promise<[string, string | undefined]> => {
+      try {
+        return [source.name, highestVersion(await client.listTags(source.repository))];
+      } catch (error) {
+        logger.warn('cannot list versions in the registry', {
+          source: source.name,
+          error: describeError(error),
+        });
+        return [source.name, undefined];
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
 };
 
 export const formatApplyResult = (result: ApplyResult): string =>

@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { KsailError } from '../errors.js';
 import { versionsInUse } from '../flux/in-use.js';
-import { createRegistryClient } from '../registry/client.js';
 import { pruneRepository, type PruneResult } from '../registry/prune.js';
 import { createRuntime, selectRuntime } from '../registry/runtime.js';
 import { registryLockDir } from '../registry/runtime-settings.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
 import { runtimeDepsFor } from './registry.js';
-import { formatBytes, registryEndpointOf, selectSources } from './sources.js';
+import { formatBytes, registryClientFor, selectSources } from './sources.js';
 
 const parseKeep = (value: string): number => {
   const keep = Number(value);
@@ -55,11 +54,7 @@ export const registerPruneCommand: CommandRegistrar = (program, context) => {
           repository: source.repository,
           keep: options.keep ?? source.keep,
           inUse: inUse.known ? inUse.versions : [],
-          client: createRegistryClient({
-            endpoint: registryEndpointOf(config),
-            clock: context.clock,
-            logger: deps.logger,
-          }),
+          client: registryClientFor(config, context, deps.logger),
           runtime,
           lockDir: registryLockDir(context.env, config.registry.name),
           clock: context.clock,

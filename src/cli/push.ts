@@ -5,14 +5,14 @@ import { afterPush, type AfterPushResult } from '../flux/after-push.js';
 import { KsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { BUMP_POLICIES, type BumpPolicy } from '../model/oci-artifact.js';
-import { createRegistryClient, type RegistryClient } from '../registry/client.js';
+import type { RegistryClient } from '../registry/client.js';
 import { ensureRegistry } from '../registry/ensure.js';
 import { pushLock } from '../registry/lock.js';
 import { registryLockDir } from '../registry/runtime-settings.js';
 import { publishSource } from '../registry/publish.js';
 import type { PublishResult } from '../registry/publish-types.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
-import { formatBytes, registryEndpointOf, selectSources, shortDigest } from './sources.js';
+import { formatBytes, registryClientFor, selectSources, shortDigest } from './sources.js';
 
 interface PushOptions {
   json?: boolean;
@@ -99,7 +99,7 @@ const registryFor = async (
   if (config.registryEnabled) {
     await ensureRegistry(config, { logger, clock: context.clock, env: context.env });
   }
-  return createRegistryClient({ endpoint: registryEndpointOf(config), clock: context.clock, logger });
+  return registryClientFor(config, context, logger);
 };
 
 const formatPatch = (source: string, patch: AfterPushResult): string => {

@@ -1,6 +1,10 @@
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { KsailError } from '../errors.js';
 import { closest } from '../config/suggest.js';
+import type { Logger } from '../logger.js';
+import { registryEndpoint } from '../model/oci-registry.js';
+import { createRegistryClient, type RegistryClient } from '../registry/client.js';
+import type { CommandContext } from './context.js';
 
 /** The sources a command names, or all of them; unknown names are usage errors with a suggestion. */
 export const selectSources = (config: ResolvedConfig, names: readonly string[]): ResolvedSource[] => {
@@ -25,8 +29,13 @@ export const selectSources = (config: ResolvedConfig, names: readonly string[]):
   });
 };
 
-/** Workstation endpoint of the configured registry (data model: `localhost:<port>`). */
-export const registryEndpointOf = (config: ResolvedConfig): string => `localhost:${config.registryPort}`;
+/** A client for the configured registry at its workstation endpoint (data model: `localhost:<port>`). */
+export const registryClientFor = (
+  config: ResolvedConfig,
+  context: Pick<CommandContext, 'clock'>,
+  logger: Logger,
+): RegistryClient =>
+  createRegistryClient({ endpoint: registryEndpoint(config.registryPort), clock: context.clock, logger });
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB'];
 export const formatBytes = (bytes: number): string => {

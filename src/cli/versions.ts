@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { createRegistryClient } from '../registry/client.js';
 import { listVersions } from '../registry/versions.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
-import { registryEndpointOf, selectSources, shortDigest } from './sources.js';
+import { registryClientFor, selectSources, shortDigest } from './sources.js';
 
 /** `ksail-fluxd versions SOURCE [--json]`: versions newest first, with created time and digest. */
 export const registerVersionsCommand: CommandRegistrar = (program, context) => {
@@ -16,11 +15,7 @@ export const registerVersionsCommand: CommandRegistrar = (program, context) => {
       const [source] = selectSources(config, [name]);
       if (!source) return;
       const logger = context.logger(config);
-      const client = createRegistryClient({
-        endpoint: registryEndpointOf(config),
-        clock: context.clock,
-        logger,
-      });
+      const client = registryClientFor(config, context, logger);
       const versions = await listVersions(client, source.repository);
       if (options.json) {
         printJson(context, { source: source.name, repository: source.repository, versions });
