@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { fluxEnabled } from '../model/cluster-config.js';
 import { kubeAdapterFromConfig } from './create-kube-adapter.js';
 import type { KubeAdapter } from './kube-adapter.js';
+import { specTag } from './kube-object.js';
 
 export type VersionsInUse = { known: true; versions: string[] } | { known: false; reason: string };
 
@@ -31,13 +32,9 @@ export const versionsInUse = async (options: {
     }
     const repository = await adapter.get('OCIRepository', config.flux.namespace, source.name);
     if (!repository) return { known: true, versions: [] };
-    const tag = repository.spec?.['ref'];
-    const specTag =
-      typeof tag === 'object' && tag !== null && typeof (tag as Record<string, unknown>)['tag'] === 'string'
-        ? ((tag as Record<string, unknown>)['tag'] as string)
-        : undefined;
     const revisionTag = repository.status?.artifact?.revision.split('@')[0];
-    return { known: true, versions: [...new Set([specTag, revisionTag].filter((v): v is string => !!v))] };
+    const tags = [specTag(repository), revisionTag].filter((v): v is string => !!v);
+    return { known: true, versions: [...new Set(tags)] };
   } catch (error) {
     if (!isKsailError(error)) throw error;
     return { known: false, reason: error.message };
