@@ -2,12 +2,6 @@ import { KsailError } from '../errors.js';
 
 /** OCIRegistry (data model): the local `registry:3` instance bound to localhost. */
 export type RegistryStatus = 'NotProvisioned' | 'Provisioning' | 'Running' | 'Error';
-export const REGISTRY_STATUSES: readonly RegistryStatus[] = [
-  'NotProvisioned',
-  'Provisioning',
-  'Running',
-  'Error',
-];
 
 export type RegistryStorage = { kind: 'volume'; volumeName: string } | { kind: 'path'; dataPath: string };
 

@@ -42,8 +42,3 @@ export const mergeRequests = (
     expected: { ...first.expected, ...second.expected },
   };
 };
-
-export const sameTargets = (a: ReconciliationRequest, b: ReconciliationRequest): boolean => {
-  const left = new Set(a.targets.map(key));
-  return left.size === b.targets.length && b.targets.every((target) => left.has(key(target)));
-};
