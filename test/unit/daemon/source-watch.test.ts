@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createIgnoreMatcher } from '../../../src/artifact/ignore.js';
 import { systemClock } from '../../../src/clock.js';
 import { createEventBus } from '../../../src/daemon/event-bus.js';
-import { chokidarWatcherFactory } from '../../../src/daemon/file-watcher.js';
+import { dirWatcherFactory } from '../../../src/daemon/dir-watcher.js';
+import { chokidarWatcherFactory, type WatcherFactory } from '../../../src/daemon/file-watcher.js';
 import { handleSignals } from '../../../src/daemon/signals.js';
 import { SourceWatch, watchLimitHint } from '../../../src/daemon/source-watch.js';
 import { createSilentLogger } from '../../../src/logger.js';
@@ -18,8 +19,9 @@ afterEach(async () => {
   await Promise.allSettled(cleanup.splice(0).map((fn) => fn()));
 });
 
-/** A real directory watched by chokidar through SourceWatch, with the artifact's ignore rules. */
+/** A real directory watched through SourceWatch by the given watcher, with the artifact's ignore rules. */
 const watchDir = async (
+  watcherFactory: WatcherFactory,
   options: { ignore?: string[]; usePolling?: boolean; files?: Record<string, string> } = {},
 ) => {
   const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-watch-'));
@@ -34,7 +36,7 @@ const watchDir = async (
   const watch = new SourceWatch({
     source,
     usePolling: options.usePolling ?? false,
-    watcherFactory: chokidarWatcherFactory,
+    watcherFactory,
     ignoreMatcher: createIgnoreMatcher,
     logger,
     bus: createEventBus({ clock: systemClock, logger }),
@@ -48,9 +50,13 @@ const watchDir = async (
   return { dir, seen, watch };
 };
 
-describe('SourceWatch with chokidar', () => {
+// The daemon's watcher (directory watches on Linux) and plain chokidar: SourceWatch must behave the same on both.
+describe.each([
+  { name: 'dirWatcherFactory', factory: dirWatcherFactory },
+  { name: 'chokidar', factory: chokidarWatcherFactory },
+])('SourceWatch with $name', ({ factory }) => {
   it('reports saves of manifests and skips what the artifact ignores', async () => {
-    const { dir, seen } = await watchDir({
+    const { dir, seen } = await watchDir(factory, {
       ignore: ['*.md'],
       files: { 'deploy.yaml': 'a: 1\n', '.sourceignore': 'secret/\n', 'secret/x.yaml': 'b: 1\n' },
     });
@@ -67,7 +73,7 @@ describe('SourceWatch with chokidar', () => {
   });
 
   it('re-reads the ignore rules when a .sourceignore changes', async () => {
-    const { dir, seen } = await watchDir({ files: { 'deploy.yaml': 'a: 1\n' } });
+    const { dir, seen } = await watchDir(factory, { files: { 'deploy.yaml': 'a: 1\n' } });
     await writeFile(join(dir, '.sourceignore'), 'draft.yaml\n');
     await vi.waitFor(() => expect(seen).toContain('add .sourceignore'), { timeout: 5000 });
     // The restarted watcher wakes the pipeline once, so saves during the restart are not lost.
@@ -79,12 +85,17 @@ describe('SourceWatch with chokidar', () => {
   });
 
   it('polls when asked to', async () => {
-    const { dir, seen, watch } = await watchDir({ usePolling: true, files: { 'deploy.yaml': 'a: 1\n' } });
+    const { dir, seen, watch } = await watchDir(factory, {
+      usePolling: true,
+      files: { 'deploy.yaml': 'a: 1\n' },
+    });
     expect(watch.polling).toBe(true);
     await writeFile(join(dir, 'deploy.yaml'), 'a: 2\n');
     await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 5000 });
   });
+});
 
+describe('watchLimitHint', () => {
   it('names the sysctl or ulimit to raise when watches run out', () => {
     expect(watchLimitHint(Object.assign(new Error('x'), { code: 'ENOSPC' }))).toContain(
       'sudo sysctl fs.inotify.max_user_watches=524288',
