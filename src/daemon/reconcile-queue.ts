@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
 import { backoffDelay, type Clock } from '../clock.js';
-import { isKsailError } from '../errors.js';
+import { describeError, isKsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   createRequest,
@@ -14,7 +14,7 @@ import type { ClusterHealth } from './daemon-state.js';
 import type { EventBus } from './event-bus.js';
 import type { FluxDriver, ReconcileResult } from './flux-driver-types.js';
 import type { PendingPatches } from './pending-patches.js';
-import { errorText, type RetryPolicy } from './source-pipeline.js';
+import type { RetryPolicy } from './source-pipeline.js';
 
 type Phase = 'held' | 'queued' | 'running' | 'done';
 
@@ -241,7 +241,7 @@ export class ReconcileQueue {
         ...(result.error ? { error: result.error } : {}),
         ...(result.durations ? { durations: result.durations } : {}),
       })),
-      ...(error === undefined ? {} : { error: errorText(error) }),
+      ...(error === undefined ? {} : { error: describeError(error) }),
     };
     this.options.bus.emit('reconcile-finished', entry.view.sources[0], {
       id: entry.view.id,

@@ -61,28 +61,6 @@ export type PipelineSnapshot = Pick<
   'lastVersion' | 'digest' | 'layerDigest' | 'pushedAt' | 'state' | 'lastError'
 >;
 
-/** A manifest problem (src/artifact reports `{ file, line, column, message }`) as `file:line:col: message`. */
-const describeProblem = (problem: unknown): { at: string | undefined; text: string } => {
-  if (typeof problem !== 'object' || problem === null) return { at: undefined, text: String(problem) };
-  const { file, line, column, message } = problem as Record<string, unknown>;
-  const parts = [file, line, column].filter((part) => typeof part === 'string' || typeof part === 'number');
-  const at = parts.length > 0 ? parts.join(':') : undefined;
-  const detail = typeof message === 'string' ? message : JSON.stringify(problem);
-  return { at, text: at ? `${at}: ${detail}` : detail };
-};
-
-/** The message for status and logs; manifest problems (`file:line:col`) are appended when not in the message. */
-export const errorText = (error: unknown): string => {
-  const message = describeError(error);
-  const problems = isKsailError(error) ? error.details.problems : undefined;
-  if (!Array.isArray(problems)) return message;
-  const extra = problems
-    .map(describeProblem)
-    .filter(({ at, text }) => !message.includes(at ?? text))
-    .map(({ text }) => text);
-  return extra.length === 0 ? message : [message, ...extra].join('\n');
-};
-
 /**
  * One source's change handling (issue #5). File events only wake it: a quiet period with a cap batches bursts,
  * and the run decides on content (`publishSource` compares layer digests). One run at a time; anything that
@@ -236,7 +214,7 @@ export class SourcePipeline {
 
   private fail(error: unknown): void {
     const { bus, source } = this.options;
-    this.lastError = errorText(error);
+    this.lastError = describeError(error);
     const code = isKsailError(error) ? error.code : 'internal';
     this.options.onFailed?.(error);
     if (CONTENT_ERRORS.includes(code)) {

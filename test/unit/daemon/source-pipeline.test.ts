@@ -135,9 +135,14 @@ describe('SourcePipeline', () => {
   it('an invalid manifest shows as an error until the next valid save', async () => {
     const { publisher, pipeline } = setup();
     publisher.failWith = () =>
-      new KsailError('manifest-invalid', 'deploy.yaml is not valid YAML', {
-        details: { problems: [{ file: 'deploy.yaml', line: 3, column: 7, message: 'bad indentation' }] },
-      });
+      // As validateManifests writes it: every problem is in the message.
+      new KsailError(
+        'manifest-invalid',
+        'source /srv/test/app has 1 invalid manifest(s); fix them and save again:\ndeploy.yaml:3:7 bad indentation',
+        {
+          details: { problems: [{ file: 'deploy.yaml', line: 3, column: 7, message: 'bad indentation' }] },
+        },
+      );
     pipeline.trigger();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(publisher.calls).toHaveLength(1);
