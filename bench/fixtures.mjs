@@ -1,6 +1,8 @@
 // Deterministic benchmark sources: YAML-like text that compresses like real manifests.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+// dist/: `npm run bench` builds first.
+import { SourceConfig } from '../dist/config/schema.js';
 
 const lcg = (seed) => {
   let state = seed >>> 0;
@@ -36,14 +38,7 @@ export const percentile = (values, p) => {
 
 /** A source as the config loader resolves it, with the schema's defaults. */
 export const resolvedSource = (name, dir, repository) => ({
-  name,
-  path: dir,
+  ...SourceConfig.parse({ name, path: dir }),
   absolutePath: dir,
   repository,
-  bump: 'patch',
-  initialVersion: '1.0.0',
-  ignore: [],
-  prune: true,
-  kustomizationPath: './',
-  keep: 20,
 });

@@ -2,7 +2,6 @@ import { execa } from 'execa';
 import {
   access,
   chmod,
-  constants,
   cp,
   copyFile,
   mkdir,
@@ -14,9 +13,10 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { whichIn } from '../../src/registry/runtime.js';
 import { TEST_LABEL, dockerAvailable } from '../support/test-registry.js';
 
 /**
@@ -36,18 +36,7 @@ const IMAGE_LABEL = `${TEST_LABEL}.image=true`;
 /** This run's containers (also carrying TEST_LABEL, so a crashed run's leftovers are removed by removeLabelled). */
 const RUN_LABEL = `${TEST_LABEL}.packaging=${process.pid}`;
 
-const findOnPath = async (name: string): Promise<string | undefined> => {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-};
+const findOnPath = whichIn(process.env);
 
 describe('systemd user unit', () => {
   it('passes systemd-analyze verify with its ExecStart present', { timeout: 30_000 }, async () => {

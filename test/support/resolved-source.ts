@@ -1,16 +1,9 @@
-import type { ResolvedSource } from '../../src/config/schema.js';
+import { SourceConfig, type ResolvedSource } from '../../src/config/schema.js';
 
 /** A source as the config loader resolves it, with the schema's defaults, for tests that call publishSource. */
 export const resolvedSource = (dir: string, overrides: Partial<ResolvedSource> = {}): ResolvedSource => ({
-  name: 'app',
-  path: dir,
+  ...SourceConfig.parse({ name: 'app', path: dir }),
   absolutePath: dir,
   repository: 'test/app',
-  bump: 'patch',
-  initialVersion: '1.0.0',
-  ignore: [],
-  prune: true,
-  kustomizationPath: './',
-  keep: 20,
   ...overrides,
 });
