@@ -48,48 +48,39 @@ export const locateJsonError = (text: string): JsonSyntaxError | undefined => {
       else i++;
     }
   };
+  /** An object or array: members separated by ",", up to `close`; an empty one is allowed. */
+  const container = (close: '}' | ']', member: () => void): void => {
+    i++;
+    space();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      member();
+      space();
+      if (text[i] === ',') i++;
+      else if (text[i] === close) {
+        i++;
+        return;
+      } else fail(`${describe()}, expected "," or "${close}"`);
+    }
+  };
+  const property = (): void => {
+    space();
+    if (text[i] !== '"') fail(`${describe()}, expected a "quoted" key`);
+    string();
+    space();
+    if (text[i] !== ':') fail(`${describe()}, expected ":"`);
+    i++;
+    value();
+  };
   const value = (): void => {
     space();
     const c = text[i];
-    if (c === '{') {
-      i++;
-      space();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        space();
-        if (text[i] !== '"') fail(`${describe()}, expected a "quoted" key`);
-        string();
-        space();
-        if (text[i] !== ':') fail(`${describe()}, expected ":"`);
-        i++;
-        value();
-        space();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else fail(`${describe()}, expected "," or "}"`);
-      }
-    } else if (c === '[') {
-      i++;
-      space();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        space();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else fail(`${describe()}, expected "," or "]"`);
-      }
-    } else if (c === '"') string();
+    if (c === '{') container('}', property);
+    else if (c === '[') container(']', value);
+    else if (c === '"') string();
     else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
       NUMBER.lastIndex = i;
       if (!NUMBER.test(text)) fail('invalid number');
