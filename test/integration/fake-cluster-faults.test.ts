@@ -2,21 +2,13 @@ import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@k
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadFluxCrds } from '../support/fake-cluster/flux-crds.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
+import { rejectionOf } from '../support/rejection.js';
 
 // Custom-object bodies come back untyped from the client; tests read them loosely.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
 
 const OCI = { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'ocirepositories' };
-
-const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-};
 
 const statusOf = (error: unknown): Record<string, Loose> => {
   expect(error).toBeInstanceOf(ApiException);
@@ -113,7 +105,7 @@ describe('fake cluster: watch', () => {
 describe('fake cluster: faults', () => {
   it('answers the next n writes with 409 Conflict', async () => {
     cluster.faults.conflictNextWrites(1);
-    const error = await rejection(
+    const error = await rejectionOf(
       core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'c' } } }),
     );
     expect(statusOf(error)).toMatchObject({ code: 409, reason: 'Conflict' });
@@ -123,7 +115,7 @@ describe('fake cluster: faults', () => {
   it('refuses connections while unreachable, then serves again', async () => {
     cluster.faults.setUnreachable(true);
     const started = Date.now();
-    const error = await rejection(core.listNamespace());
+    const error = await rejectionOf(core.listNamespace());
     expect(Date.now() - started).toBeLessThan(2000);
     expect(String((error as Error).message)).toMatch(/ECONNREFUSED|ECONNRESET|socket hang up/);
     cluster.faults.setUnreachable(false);
@@ -134,7 +126,7 @@ describe('fake cluster: faults', () => {
 describe('fake cluster: error Status bodies', () => {
   it('reports NotFound, Invalid and missing namespaces like the API server', async () => {
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const missing = await rejection(
+    const missing = await rejectionOf(
       custom.getNamespacedCustomObject({ ...OCI, namespace: 'flux-system', name: 'nope' }),
     );
     expect(statusOf(missing)).toMatchObject({
@@ -152,7 +144,7 @@ describe('fake cluster: error Status bodies', () => {
       spec: { url: 'http://localhost:5000/x', interval: 'soon' },
     };
     const invalid = statusOf(
-      await rejection(custom.createNamespacedCustomObject({ ...OCI, namespace: 'flux-system', body })),
+      await rejectionOf(custom.createNamespacedCustomObject({ ...OCI, namespace: 'flux-system', body })),
     );
     expect(invalid).toMatchObject({ code: 422, reason: 'Invalid' });
     expect(invalid['message']).toContain(
@@ -163,7 +155,7 @@ describe('fake cluster: error Status bodies', () => {
       'spec.url',
     ]);
     const required = statusOf(
-      await rejection(
+      await rejectionOf(
         custom.createNamespacedCustomObject({
           ...OCI,
           namespace: 'flux-system',
@@ -173,11 +165,11 @@ describe('fake cluster: error Status bodies', () => {
     );
     expect(required['message']).toContain('spec.interval: Required value');
     const nameless = statusOf(
-      await rejection(core.createNamespacedConfigMap({ namespace: 'default', body: { data: {} } })),
+      await rejectionOf(core.createNamespacedConfigMap({ namespace: 'default', body: { data: {} } })),
     );
     expect(nameless).toMatchObject({ code: 422, reason: 'Invalid' });
     const noNamespace = statusOf(
-      await rejection(
+      await rejectionOf(
         core.createNamespacedConfigMap({ namespace: 'ghost', body: { metadata: { name: 'x' } } }),
       ),
     );
@@ -201,7 +193,7 @@ describe('fake cluster: error Status bodies', () => {
       };
       const created = await custom.createNamespacedCustomObject({ ...OCI, namespace: 'flux-system', body });
       expect(created.spec.bogus).toBeUndefined();
-      const strict = await rejection(
+      const strict = await rejectionOf(
         custom.createNamespacedCustomObject({
           ...OCI,
           namespace: 'flux-system',

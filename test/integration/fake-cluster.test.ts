@@ -12,6 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
+import { rejectionOf } from '../support/rejection.js';
 
 // Custom-object bodies come back untyped from the client; tests read them loosely.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -25,16 +26,9 @@ const ociRepository = (name: string, extra: Record<string, unknown> = {}): Loose
   spec: { url: 'oci://localhost:5000/demo', interval: '1m', ref: { tag: '1.0.0' }, ...extra },
 });
 
-/** The error a client call rejected with, or a failure when it resolved. */
-const rejection = async (promise: Promise<unknown>): Promise<ApiException<unknown>> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ApiException) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-};
+/** The ApiException a client call rejected with; fails the test when it resolved or threw something else. */
+const rejection = (promise: Promise<unknown>): Promise<ApiException<unknown>> =>
+  rejectionOf(promise, ApiException);
 
 /** Status body of an ApiException: typed APIs deserialize it, KubernetesObjectApi leaves text. */
 const statusOf = (error: ApiException<unknown>): Record<string, Loose> =>

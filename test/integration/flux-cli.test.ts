@@ -1,30 +1,17 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerApplyCommand } from '../../src/cli/apply.js';
-import { runCli } from '../../src/cli/program.js';
 import { registerReconcileCommand } from '../../src/cli/reconcile.js';
 import { systemClock } from '../../src/clock.js';
 import { afterPush } from '../../src/flux/after-push.js';
+import { runKsail } from '../support/run-cli.js';
 import { appliedMessage, logger, startFluxFixture, type FluxFixture } from './flux-support.js';
 
 /** Runs `ksail-fluxd <argv>` in-process with just the Flux commands registered. */
-const ksail = async (fixture: FluxFixture, argv: string[]) => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const started = performance.now();
-  const code = await runCli({
-    argv: ['--config', fixture.project.configPath, '--log-level', 'error', ...argv],
-    io: { stdout, stderr, isTty: false },
-    env: { HOME: process.env.HOME, PATH: process.env.PATH },
+const ksail = (fixture: FluxFixture, argv: string[]) =>
+  runKsail(['--config', fixture.project.configPath, '--log-level', 'error', ...argv], {
     cwd: fixture.project.dir,
     registrars: [registerApplyCommand, registerReconcileCommand],
   });
-  return { code, stdout: out, stderr: err, elapsedMs: performance.now() - started };
-};
 
 describe('ksail-fluxd apply / reconcile (CLI against the fake cluster)', () => {
   let fixture: FluxFixture;

@@ -8,6 +8,7 @@ import { KsailError } from '../../src/errors.js';
 import { createRegistryClient, type RegistryClient } from '../../src/registry/client.js';
 import { startFaultyProxy, type FaultyProxy } from '../support/faulty-proxy.js';
 import { freePort } from '../support/free-port.js';
+import { rejectionOf } from '../support/rejection.js';
 import { startTestRegistry, waitForRegistry } from '../support/test-registry.js';
 
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -43,15 +44,6 @@ const pushArtifact = async (
   );
   const { digest } = await client.putManifest(repository, tag, body, MANIFEST_TYPE);
   return { body, digest, layer };
-};
-
-const failure = async (promise: Promise<unknown>): Promise<KsailError> => {
-  const error: unknown = await promise.then(
-    () => new Error('expected the operation to fail'),
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof KsailError)) throw error;
-  return error;
 };
 
 const endpoint = inject('registryEndpoint');
@@ -198,7 +190,7 @@ describe('registry client through a faulty proxy', () => {
     await client.ping();
     await proxy.down();
     const started = performance.now();
-    const error = await failure(client.ping());
+    const error = await rejectionOf(client.ping(), KsailError);
     const elapsed = performance.now() - started;
     await proxy.up();
     expect(error.code).toBe('registry-unreachable');
@@ -212,7 +204,7 @@ describe('registry client failures', () => {
     const port = await freePort();
     const client = createRegistryClient({ endpoint: `127.0.0.1:${port}` });
     const started = performance.now();
-    const error = await failure(client.hasBlob('test/nothing', sha256(Buffer.from('x'))));
+    const error = await rejectionOf(client.hasBlob('test/nothing', sha256(Buffer.from('x'))), KsailError);
     const elapsed = performance.now() - started;
     expect(error.code).toBe('registry-unreachable');
     expect(error.message).toContain(`registry 127.0.0.1:${port} is not answering (connect ECONNREFUSED`);
@@ -229,7 +221,7 @@ describe('registry client failures', () => {
       await pushArtifact(client, repo(), '1.0.0');
       await registry.stop();
       const started = performance.now();
-      const error = await failure(client.listTags('test/anything'));
+      const error = await rejectionOf(client.listTags('test/anything'), KsailError);
       const elapsed = performance.now() - started;
       expect(error.code).toBe('registry-unreachable');
       expect(error.message).toContain(registry.endpoint);
@@ -254,7 +246,7 @@ describe('registry client failures', () => {
       const client = createRegistryClient({ endpoint: `127.0.0.1:${port}` });
       const repository = repo();
       const { digest } = await pushArtifact(client, repository, '1.0.0');
-      const error = await failure(client.deleteManifest(repository, digest));
+      const error = await rejectionOf(client.deleteManifest(repository, digest), KsailError);
       expect(error.code).toBe('registry-http');
       expect(error.message).toContain(
         `DELETE /v2/${repository}/manifests/${digest} failed with 405 UNSUPPORTED`,

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { commands } from '../../src/cli/commands.js';
-import { runCli } from '../../src/cli/program.js';
+import { runCli, type RunOptions } from '../../src/cli/program.js';
 
 export interface CliResult {
   code: number;
@@ -9,10 +9,13 @@ export interface CliResult {
   elapsedMs: number;
 }
 
-/** Runs the real CLI program in-process (same code path as the binary) and captures its output. */
+/**
+ * Runs the real CLI program in-process (same code path as the binary) and captures its output. `registrars`
+ * (default: every command) narrows the program to the commands a test is about.
+ */
 export const runKsail = async (
   argv: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; registrars?: RunOptions['registrars'] } = {},
 ): Promise<CliResult> => {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -26,7 +29,7 @@ export const runKsail = async (
     io: { stdout, stderr, isTty: false },
     env: { HOME: process.env.HOME, PATH: process.env.PATH, KSAIL_FLUXD_LOG_LEVEL: 'warn', ...options.env },
     cwd: options.cwd ?? process.cwd(),
-    registrars: commands,
+    registrars: options.registrars ?? commands,
   });
   return {
     code,

@@ -5,7 +5,7 @@ import type { AppliedObject, KubeAdapter } from '../../../src/flux/kube-adapter.
 import { toClusterError } from '../../../src/flux/kube-errors.js';
 import type { KubeObject } from '../../../src/flux/kube-object.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import { createInstantClock } from './fake-clock.js';
+import { createInstantClock } from '../../support/instant-clock.js';
 import { resolvedConfig } from './fixtures.js';
 
 /** Objects by kind/name; an apply that changes nothing keeps the resourceVersion, like the API server. */

@@ -54,18 +54,3 @@ export const createFakeClock = (start = 1_000_000): FakeClock => {
     },
   };
 };
-
-/** A clock whose sleeps return at once (recording them): for retry schedules. */
-export const createInstantClock = (start = 1_000_000): Clock & { sleeps: number[] } => {
-  let now = start;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      now += ms;
-      return Promise.resolve();
-    },
-  };
-};

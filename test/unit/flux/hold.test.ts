@@ -3,7 +3,7 @@ import { HELD_ANNOTATION, holdKustomization, releaseKustomization } from '../../
 import type { KubeAdapter } from '../../../src/flux/kube-adapter.js';
 import type { KubeObject } from '../../../src/flux/kube-object.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import { createInstantClock } from './fake-clock.js';
+import { createInstantClock } from '../../support/instant-clock.js';
 
 /** One Kustomization (or none) that merge patches change, as the API server would. */
 const cluster = (initial: KubeObject | undefined) => {

@@ -5,7 +5,7 @@ import { toClusterError } from '../../../src/flux/kube-errors.js';
 import type { KubeObject } from '../../../src/flux/kube-object.js';
 import { patchTag } from '../../../src/flux/patch-tag.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import { createInstantClock } from './fake-clock.js';
+import { createInstantClock } from '../../support/instant-clock.js';
 
 const cluster = { contextName: 'kind-dev', server: 'https://127.0.0.1:6443' };
 /** What client-node throws for an HTTP error: ApiException with `code` and the Status body text. */
