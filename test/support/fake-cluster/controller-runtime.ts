@@ -1,3 +1,4 @@
+import { parseDuration } from '../../../src/model/duration.js';
 import type { ObjectApi } from './object-api.js';
 import type { JsonObject, KObject, ResourceType } from './types.js';
 import { clone, isObject, timestamp } from './types.js';
@@ -109,6 +110,15 @@ export const setCondition = (
 export const removeCondition = (status: JsonObject, type: string): void => {
   if (!Array.isArray(status['conditions'])) return;
   status['conditions'] = (status['conditions'] as Condition[]).filter((entry) => entry.type !== type);
+};
+
+/** A Flux duration field (`1m30s`) in ms, or `fallback` when it is absent or malformed, as the controllers do. */
+export const durationOr = (value: unknown, fallback: number): number => {
+  try {
+    return typeof value === 'string' ? parseDuration(value) : fallback;
+  } catch {
+    return fallback;
+  }
 };
 
 export const statusOf = (object: KObject): JsonObject => (isObject(object['status']) ? object['status'] : {});

@@ -1,7 +1,7 @@
-import { parseDuration } from '../../../src/model/duration.js';
 import { ApiStatusError } from './api-status.js';
 import type { Condition } from './controller-runtime.js';
 import {
+  durationOr,
   markProgressing,
   REQUESTED_AT,
   WorkQueue,
@@ -29,14 +29,6 @@ import { isObject } from './types.js';
  * label it, record the inventory, prune what left it, and report Flux's conditions and revisions.
  */
 const MANAGER = 'kustomize-controller';
-
-const durationOr = (value: unknown, fallback: number): number => {
-  try {
-    return typeof value === 'string' ? parseDuration(value) : fallback;
-  } catch {
-    return fallback;
-  }
-};
 
 class ReconcileFailure extends Error {
   constructor(

@@ -1,6 +1,6 @@
-import { parseDuration } from '../../../src/model/duration.js';
 import type { Condition } from './controller-runtime.js';
 import {
+  durationOr,
   markProgressing,
   REQUESTED_AT,
   WorkQueue,
@@ -46,13 +46,7 @@ const describeError = (error: unknown): string => {
   return cause ? `${message}: ${cause}` : message;
 };
 
-const intervalOf = (object: KObject): number => {
-  try {
-    return parseDuration(String(specOf(object)['interval']));
-  } catch {
-    return 0;
-  }
-};
+const intervalOf = (object: KObject): number => durationOr(specOf(object)['interval'], 0);
 
 export class SourceController {
   readonly artifacts = new Map<string, StoredArtifact>();
@@ -162,13 +156,7 @@ export class SourceController {
     if (failure !== undefined) throw new Error(failure);
     const ref = isObject(spec['ref']) ? spec['ref'] : {};
     const selector = isObject(spec['layerSelector']) ? spec['layerSelector'] : {};
-    const timeout = (() => {
-      try {
-        return parseDuration(typeof spec['timeout'] === 'string' ? spec['timeout'] : '60s');
-      } catch {
-        return 60_000;
-      }
-    })();
+    const timeout = durationOr(spec['timeout'], 60_000);
     return pullArtifact(
       url,
       {

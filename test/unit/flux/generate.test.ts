@@ -3,9 +3,9 @@ import { isKsailError } from '../../../src/errors.js';
 import { fluxSettingsOf, generateSourceResources } from '../../../src/flux/generate.js';
 import { validateSourceRef } from '../../../src/model/flux-resources.js';
 import { resolvedConfig } from './fixtures.js';
+import { FLUX_CRD_DIR } from '../../support/fake-cluster/flux-crds.js';
 import {
   ENCODED_FLUX_SCHEMAS,
-  FLUX_CRD_DIR,
   loadFluxCrdSchemas,
   validateSchema,
   type Schema,

@@ -1,7 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { loadFluxCrds } from '../../support/fake-cluster/flux-crds.js';
 
 /**
  * A small validator for the JSON-schema subset Kubernetes CRDs use (openAPIV3Schema): type, required,
@@ -102,23 +99,20 @@ export const validateSchema = (schema: Schema, value: unknown, path = ''): strin
   return errors;
 };
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** Flux's published CRDs, next to the checkout (see ../shared/reference/README.md). */
-export const FLUX_CRD_DIR = resolve(repoRoot, '../shared/reference/flux-crds');
-
-/** The v1 openAPIV3Schema of each Flux kind in FLUX_CRD_DIR, or undefined when the directory is absent. */
+/**
+ * The v1 openAPIV3Schema of each Flux kind in Flux's published CRDs (FLUX_CRD_DIR), or undefined when the files are
+ * absent: the fake cluster's built-in stand-ins are too loose to check generated objects against.
+ */
 export const loadFluxCrdSchemas = (): Record<string, Schema> | undefined => {
-  if (!existsSync(FLUX_CRD_DIR)) return undefined;
+  const { crds, source } = loadFluxCrds();
+  if (source === 'builtin') return undefined;
   const schemas: Record<string, Schema> = {};
-  for (const file of readdirSync(FLUX_CRD_DIR).filter((name) => name.endsWith('.yaml'))) {
-    for (const document of parseAllDocuments(readFileSync(resolve(FLUX_CRD_DIR, file), 'utf8'))) {
-      const crd = document.toJS() as {
-        spec?: { names?: { kind?: string }; versions?: Record<string, unknown>[] };
-      };
-      const v1 = crd.spec?.versions?.find((version) => version.name === 'v1');
-      const schema = (v1?.schema as { openAPIV3Schema?: Schema } | undefined)?.openAPIV3Schema;
-      if (crd.spec?.names?.kind && schema) schemas[crd.spec.names.kind] = schema;
-    }
+  for (const crd of crds as {
+    spec?: { names?: { kind?: string }; versions?: Record<string, unknown>[] };
+  }[]) {
+    const v1 = crd.spec?.versions?.find((version) => version.name === 'v1');
+    const schema = (v1?.schema as { openAPIV3Schema?: Schema } | undefined)?.openAPIV3Schema;
+    if (crd.spec?.names?.kind && schema) schemas[crd.spec.names.kind] = schema;
   }
   return schemas;
 };
