@@ -25,25 +25,38 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
-if ! docker info >/dev/null 2>&1; then
+# The engine's socket belongs to root and the docker group: a caller that is not root talks to it through sudo
+# here (it may not be in that group, or not yet in this login).
+DOCKER="docker"
+if [ -n "$SUDO" ]; then DOCKER="$SUDO docker"; fi
+
+if ! $DOCKER info >/dev/null 2>&1; then
   log "starting dockerd"
+  dockerd_log=/var/log/ksail-fluxd-dockerd.log
   $SUDO mkdir -p /var/log
-  # setsid: the engine outlives this script and is not killed with its process group.
-  $SUDO setsid dockerd >/var/log/ksail-fluxd-dockerd.log 2>&1 < /dev/null &
+  # setsid: the engine outlives this script and is not killed with its process group. The redirect is made by
+  # the shell that sudo starts, so that a caller who is not root can write the root-owned log.
+  $SUDO sh -c 'exec setsid dockerd >"$1" 2>&1 </dev/null' _ "$dockerd_log" &
   for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && break
+    $DOCKER info >/dev/null 2>&1 && break
     sleep 1
   done
-  docker info >/dev/null 2>&1 || { log "dockerd did not start; see /var/log/ksail-fluxd-dockerd.log"; tail -20 /var/log/ksail-fluxd-dockerd.log >&2; exit 1; }
+  $DOCKER info >/dev/null 2>&1 || { log "dockerd did not start; see $dockerd_log"; $SUDO tail -20 "$dockerd_log" >&2; exit 1; }
 fi
 
-if ! docker image inspect registry:3 >/dev/null 2>&1; then
-  if timeout 60 docker pull registry:3 >/dev/null 2>&1; then
+if ! $DOCKER image inspect registry:3 >/dev/null 2>&1; then
+  if timeout 60 $DOCKER pull registry:3 >/dev/null 2>&1; then
     log "pulled registry:3"
   else
     log "cannot pull registry:3; building it from the docker-registry package"
-    "$(dirname "$0")/build-registry-image.sh" registry:3
+    DOCKER="$DOCKER" "$(dirname "$0")/build-registry-image.sh" registry:3
   fi
+fi
+
+# The tests run docker as this user, without sudo; on CI they fail rather than skip when it does not answer.
+if [ -n "$SUDO" ] && ! docker info >/dev/null 2>&1; then
+  log "dockerd runs, but $(id -un) cannot use it; run: sudo usermod -aG docker $(id -un), then log in again"
+  exit 1
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
