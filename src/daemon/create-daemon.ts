@@ -41,6 +41,8 @@ export interface DaemonDeps {
   watcherFactory: WatcherFactory;
   ignoreMatcher: IgnoreMatcherFactory;
   ensureRegistry(config: ResolvedConfig): Promise<OCIRegistry>;
+  /** Releases what the deps keep for the daemon's life (the registry process supervision). */
+  dispose?(): Promise<void>;
   createPublisher(registry: OCIRegistry): Publisher;
   createFlux(registry: OCIRegistry, config: ResolvedConfig): FluxDriver;
   startControlServer?: ControlServerFactory;
@@ -296,7 +298,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
           all.map((runtime) => runtime.pipeline.close()),
         );
         await settleWithin(clock, limit, [queue.close(), patches.close(), registry.close()]);
-        await Promise.allSettled([server?.close()]);
+        await Promise.allSettled([server?.close(), deps.dispose?.()]);
         flux?.close?.();
         logger.info('daemon stopped');
       })();

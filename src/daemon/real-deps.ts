@@ -3,9 +3,11 @@ import { createLimiter } from '../artifact/limit.js';
 import { createValidationCache, type ValidationCache } from '../artifact/validation-cache.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createRegistryClient } from '../registry/client.js';
-import { ensureRegistry } from '../registry/ensure.js';
+import { ensureRegistry, ensureRuntime, keepProcessRegistry } from '../registry/ensure.js';
+import type { RegistryRuntime } from '../registry/runtime-types.js';
 import { pushLock } from '../registry/lock.js';
 import { publishSource } from '../registry/publish.js';
 import { registryLockDir } from '../registry/runtime-settings.js';
@@ -32,6 +34,16 @@ export interface RealDepsOptions {
 /** The real adapters: directory watches (chokidar when polling), the artifact ignore rules, the registry runtime and client, src/flux, the socket. */
 export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
   const { logger, clock, env } = options;
+  const runtimeDeps = { logger, clock, env };
+  // A registry process is supervised for the daemon's life (Docker restarts its container itself); once kept,
+  // ensuring goes through that handle, so the supervisor and a re-ensure share one restart.
+  let kept: Promise<RegistryRuntime | undefined> | undefined;
+  const keep = (config: ResolvedConfig): Promise<RegistryRuntime | undefined> =>
+    (kept ??= keepProcessRegistry(config, runtimeDeps).catch((error: unknown) => {
+      logger.warn('registry process not supervised', { error: describeError(error) });
+      kept = undefined;
+      return undefined;
+    }));
   return {
     config: options.config,
     logger,
@@ -40,7 +52,16 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
     version: options.version,
     watcherFactory: dirWatcherFactory,
     ignoreMatcher: createIgnoreMatcher,
-    ensureRegistry: (config) => ensureRegistry(config, { logger, clock, env }),
+    ensureRegistry: async (config) => {
+      const runtime = await kept;
+      if (runtime) return ensureRuntime(runtime);
+      const registry = await ensureRegistry(config, runtimeDeps);
+      await keep(config);
+      return registry;
+    },
+    dispose: async () => {
+      await (await kept)?.close?.();
+    },
     createPublisher: (registry) => {
       const client = createRegistryClient({ endpoint: registry.endpoint, clock, logger });
       // Shared with `prune`: garbage collection never runs while a push is uploading.

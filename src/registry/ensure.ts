@@ -10,8 +10,7 @@ import type { RegistryRuntime, RuntimeDeps } from './runtime-types.js';
  * nothing ready does it run `up`, and only when Docker does not answer under `auto` does it look for a registry
  * binary instead.
  *
- * The runtime it creates is closed again: a daemon that wants the process registry supervised calls
- * `selectRuntime(config, { ...deps, supervise: true })` and `up()` itself, and keeps the handle.
+ * The runtime it creates is closed again; the daemon keeps a supervised one with `keepProcessRegistry`.
  */
 export const ensureRegistry = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<OCIRegistry> => {
   const plain: RuntimeDeps = { ...deps, supervise: false };
@@ -35,13 +34,38 @@ export const ensureRegistry = async (config: ResolvedConfig, deps: RuntimeDeps):
   return ensureWith(await selectRuntime(config, plain));
 };
 
+/** The registry of `runtime` when it answers, else brought up. */
+export const ensureRuntime = async (runtime: RegistryRuntime): Promise<OCIRegistry> => {
+  const state = await runtime.inspect();
+  return state.ready ? state.registry : runtime.up();
+};
+
 const ensureWith = async (runtime: RegistryRuntime): Promise<OCIRegistry> => {
   try {
-    const state = await runtime.inspect();
-    return state.ready ? state.registry : await runtime.up();
+    return await ensureRuntime(runtime);
   } finally {
     await runtime.close?.();
   }
+};
+
+/**
+ * For the daemon, after ensureRegistry: when the registry runs as a process (no Docker), a handle that supervises
+ * it, restarting it within about a second when it dies (issue #3), until `close()`. Undefined for Docker and
+ * external registries, which Docker's restart policy or their owner keep running.
+ */
+export const keepProcessRegistry = async (
+  config: ResolvedConfig,
+  deps: RuntimeDeps,
+): Promise<RegistryRuntime | undefined> => {
+  if (!config.registryEnabled) return undefined;
+  const supervised: RuntimeDeps = { ...deps, supervise: true };
+  const runtime =
+    config.registry.runtime === 'process'
+      ? await selectRuntime(config, supervised)
+      : await liveProcessRuntime(config, supervised);
+  if (runtime?.kind !== 'process') return undefined;
+  await runtime.up(); // adopts the running process and starts watching it
+  return runtime;
 };
 
 /** `registryEnabled: false`: ksail-fluxd runs nothing, but a registry must still answer on registryPort. */

@@ -140,12 +140,18 @@ export const createProcessRuntime = (
       },
     });
 
-  const startFresh = async (): Promise<number> => {
-    if (await portInUse(settings.port)) throw portTakenError(settings.port, undefined);
-    const pid = await spawn();
-    await waitHealthy(pid);
-    return pid;
-  };
+  let starting: Promise<number> | undefined;
+  /**
+   * Starts a new registry process. The supervisor and `up()` (the daemon re-ensuring after a failed push) may both
+   * find it dead at once: they share one start, instead of racing for the port and the pid file.
+   */
+  const startFresh = (): Promise<number> =>
+    (starting ??= (async () => {
+      if (await portInUse(settings.port)) throw portTakenError(settings.port, undefined);
+      const pid = await spawn();
+      await waitHealthy(pid);
+      return pid;
+    })().finally(() => (starting = undefined)));
 
   const stopPid = async (pid: number): Promise<void> => {
     try {

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isKsailError } from '../../src/errors.js';
+import { systemClock } from '../../src/clock.js';
+import { realDaemonDeps } from '../../src/daemon/real-deps.js';
+import { createSilentLogger } from '../../src/logger.js';
 import { ensureRegistry } from '../../src/registry/ensure.js';
 import { selectRuntime, whichIn } from '../../src/registry/runtime.js';
 import { isAlive } from '../../src/registry/runtime-process-files.js';
@@ -93,6 +96,34 @@ describe.skipIf(!(await whichIn(process.env)('docker-registry')))('process regis
     await runtime.close?.();
     await runtime.close?.(); // idempotent
     await runtime.down();
+  });
+
+  it("the daemon's registry deps keep a process registry supervised until disposed", async () => {
+    const deps = realDaemonDeps({
+      config: config(),
+      logger: createSilentLogger(),
+      clock: systemClock,
+      env,
+      version: '0.0.0-test',
+    });
+    await expect(deps.ensureRegistry(config())).resolves.toMatchObject({ status: 'Running' });
+    const first = await readPid();
+    process.kill(first, 'SIGKILL');
+    // No push, no re-ensure: the supervisor alone brings it back.
+    await vi.waitFor(
+      async () => {
+        expect(await readPid()).not.toBe(first);
+        expect((await fetch(`http://127.0.0.1:${port}/v2/`)).status).toBe(200);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    // Ensuring again goes through the kept handle and adopts the restarted process.
+    const second = await readPid();
+    await expect(deps.ensureRegistry(config())).resolves.toMatchObject({ status: 'Running' });
+    expect(await readPid()).toBe(second);
+    await deps.dispose?.();
+    expect(await isAlive(second)).toBe(true); // disposing stops the supervision, not the registry
+    await (await selectRuntime(config(), testDeps(env))).down();
   });
 
   it('reports a port held by another process', async () => {
