@@ -26,7 +26,10 @@ export const registerReconcileCommand: CommandRegistrar = (program, context) => 
     .command('reconcile')
     .description('reconcile sources now (source, then Kustomization) and wait until Flux applied them')
     .argument('[sources...]', 'source names (default: all)')
-    .option('--timeout <duration>', 'how long to wait per source (default: flux.reconcileTimeout, 2m)')
+    .option(
+      '--timeout <duration>',
+      'reconciling directly: how long to wait per source (default: flux.reconcileTimeout, 2m)',
+    )
     .option('--json', 'print JSON')
     .option('--wait', 'through the daemon: wait until the requests finished')
     .option('--direct', 'reconcile from this process even when a daemon runs')
@@ -39,6 +42,12 @@ export const registerReconcileCommand: CommandRegistrar = (program, context) => 
           wait: options.wait ?? false,
         });
         if (viaDaemon) {
+          // The daemon runs requests with its own flux.reconcileTimeout; say so rather than ignore the flag.
+          if (timeoutMs !== undefined) {
+            context.io.stderr.write(
+              `note: --timeout applies when reconciling directly; the daemon waits up to its flux.reconcileTimeout (${config.flux.reconcileTimeout}). Pass --direct to use --timeout\n`,
+            );
+          }
           reportDaemonRequests(context, viaDaemon.requests, options.json ?? false);
           return;
         }
