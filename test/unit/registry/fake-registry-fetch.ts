@@ -1,5 +1,3 @@
-import type { Clock } from '../../../src/clock.js';
-
 /** What the fake fetch saw, for asserting the exact requests the client makes. */
 export interface SeenRequest {
   method: string;
@@ -44,21 +42,7 @@ export const registryError = (status: number, code: string, message: string): Re
 export const networkError = (code: string, message: string): TypeError =>
   new TypeError('fetch failed', { cause: Object.assign(new Error(message), { code }) });
 
-/** A clock whose sleeps return at once, advancing `now` and recording each delay. */
-export const createInstantClock = (start = 1_000_000): Clock & { sleeps: number[] } => {
-  let now = start;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    sleep: (ms, signal) => {
-      if (signal?.aborted) return Promise.reject(signal.reason as Error);
-      sleeps.push(ms);
-      now += ms;
-      return Promise.resolve();
-    },
-  };
-};
+export { createInstantClock } from '../../support/instant-clock.js';
 
 /** A fetch that never answers until its signal aborts: a registry that accepts and hangs. */
 export const hangingResponse = (request: SeenRequest): Promise<Response> =>
