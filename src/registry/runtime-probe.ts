@@ -115,6 +115,6 @@ export const gcFailedError = (
 ): KsailError =>
   new KsailError(
     'gc-failed',
-    `garbage collection ${where} failed (exit code ${exitCode ?? 'unknown'}): ${output.trim().split('\n').slice(-5).join(' ')}; the deleted manifests stay deleted, run \`ksail-fluxd prune\` again to retry`,
+    `garbage collection ${where} failed (exit code ${exitCode ?? 'unknown'}): ${output.trim().split('\n').slice(-5).join(' ')}; the deleted manifests stay deleted and their blobs stay on disk until a collection succeeds, which the next \`ksail-fluxd prune\` that deletes a version runs (fix the cause shown above first)`,
     { details: { exitCode } },
   );
