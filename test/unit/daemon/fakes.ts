@@ -7,6 +7,7 @@ import type { FluxDriver, ReconcileResult, TagMoveOptions } from '../../../src/d
 import type { Publisher, PublishProgress } from '../../../src/daemon/source-pipeline.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
+import type { OCIRegistry } from '../../../src/model/oci-registry.js';
 import type { ReconciliationRequest } from '../../../src/model/reconciliation-request.js';
 import type { PublishResult } from '../../../src/registry/publish-types.js';
 
@@ -194,6 +195,16 @@ export interface Harness {
   ofType(type: DaemonEvent['type']): DaemonEvent[];
 }
 
+/** What the fake ensureRegistry returns: a running registry on port 5050. */
+export const RUNNING_REGISTRY: OCIRegistry = {
+  name: 'local-registry',
+  endpoint: 'localhost:5050',
+  inClusterEndpoint: 'local-registry:5000',
+  port: 5050,
+  storage: { kind: 'volume', volumeName: 'local-registry' },
+  status: 'Running',
+};
+
 /** A daemon wired to fakes; use with vi.useFakeTimers() (the system clock and scheduler follow them). */
 export const makeHarness = (config: ResolvedConfig, extra: Partial<DaemonDeps> = {}): Harness => {
   const publisher = new FakePublisher();
@@ -209,15 +220,7 @@ export const makeHarness = (config: ResolvedConfig, extra: Partial<DaemonDeps> =
     pid: 1,
     watcherFactory: watchers.factory,
     ignoreMatcher: () => Promise.resolve({ ignores: (path) => path.endsWith('.swp') }),
-    ensureRegistry: () =>
-      Promise.resolve({
-        name: 'local-registry',
-        endpoint: 'localhost:5050',
-        inClusterEndpoint: 'local-registry:5000',
-        port: 5050,
-        storage: { kind: 'volume', volumeName: 'local-registry' },
-        status: 'Running',
-      }),
+    ensureRegistry: () => Promise.resolve(RUNNING_REGISTRY),
     createPublisher: () => publisher,
     createFlux: () => flux,
     retry: { baseMs: 1000, maxMs: 8000 },

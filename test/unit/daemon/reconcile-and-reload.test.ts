@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ResolvedConfig } from '../../../src/config/schema.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import { makeConfig, makeHarness, type Harness } from './fakes.js';
+import { makeConfig, makeHarness, RUNNING_REGISTRY, type Harness } from './fakes.js';
 
 let harness: Harness | undefined;
 
@@ -172,14 +172,7 @@ describe('config reload and watching', () => {
     harness = makeHarness(makeConfig(['app']), {
       ensureRegistry: async () => {
         await registryReady;
-        return {
-          name: 'local-registry',
-          endpoint: 'localhost:5050',
-          inClusterEndpoint: 'local-registry:5000',
-          port: 5050,
-          storage: { kind: 'volume', volumeName: 'local-registry' },
-          status: 'Running',
-        };
+        return RUNNING_REGISTRY;
       },
       reloadConfig: () => Promise.resolve(makeConfig(['app', 'extra'])),
     });

@@ -41,22 +41,14 @@ const setup = (initial = stale, failingWatches = 0) => {
 
 describe('waitForObject', () => {
   it('closes a watch whose first read failed before it opens the next one', async () => {
-    const fake = createFakeWatchAdapter(stale);
-    fake.failNextGets(1);
-    const clock = createFakeClock();
-    const promise = waitForObject({
-      adapter: fake.adapter,
-      ref: { kind: 'OCIRepository', namespace: 'flux-system', name: 'app' },
-      evaluate: (object) => evaluateSource(object, { token: TOKEN, revision: REVISION }),
-      timeoutMs: 120_000,
-      clock,
-      logger: createSilentLogger(),
-    });
+    const { fake, outcome, promise } = setup();
+    fake.failNextGets(1); // the read comes after the watch opens, so this fails the first one
     await settle();
     expect(fake.calls).toEqual({ get: 2, watch: 2 });
     expect(fake.watcherCount()).toBe(1);
     fake.update(done);
-    await expect(promise).resolves.toBe(REVISION);
+    await promise;
+    expect(outcome.value).toBe(REVISION);
     expect(fake.watcherCount()).toBe(0);
   });
 
