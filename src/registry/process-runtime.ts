@@ -153,20 +153,35 @@ export const createProcessRuntime = (
       return pid;
     })().finally(() => (starting = undefined)));
 
+  /** Resolves once `pid` is gone, or false when it is still alive at the deadline. */
+  const waitGone = async (pid: number, ms: number): Promise<boolean> => {
+    const deadline = clock.now() + ms;
+    for (;;) {
+      if (!(await isAlive(pid))) return true;
+      if (clock.now() >= deadline) return false;
+      await clock.sleep(50);
+    }
+  };
+
+  /** SIGTERM, then SIGKILL after 10 s; returns only when the process is gone, so its port is free again. */
   const stopPid = async (pid: number): Promise<void> => {
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
       return;
     }
-    const deadline = clock.now() + 10_000;
-    while ((await isAlive(pid)) && clock.now() < deadline) await clock.sleep(50);
-    if (!(await isAlive(pid))) return;
+    if (await waitGone(pid, 10_000)) return;
     try {
       process.kill(pid, 'SIGKILL');
     } catch (error) {
       // ESRCH: it exited between the check and the kill, which is what we wanted.
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+    if (!(await waitGone(pid, 5_000))) {
+      throw new KsailError(
+        'runtime-unavailable',
+        `registry process ${pid} is still alive after SIGKILL; check it with \`ps -p ${pid}\` and stop it by hand`,
+      );
     }
   };
 

@@ -71,31 +71,45 @@ export const readPid = async (pidFile: string): Promise<number | undefined> => {
   }
 };
 
+/** How {@link isAlive} looks at a process; injectable so each race outcome has a test. */
+export interface ProcessProbe {
+  /** `kill(pid, 0)`: throws ESRCH when there is no such process (a zombie still counts as one). */
+  signal0: (pid: number) => void;
+  readStat: (pid: number) => Promise<string>;
+  /** Whether this system has /proc at all (not on macOS). */
+  hasProc: () => Promise<boolean>;
+}
+
+const realProbe: ProcessProbe = {
+  signal0: (pid) => process.kill(pid, 0),
+  readStat: (pid) => readFile(`/proc/${pid}/stat`, 'utf8'),
+  hasProc: () =>
+    readFile('/proc/self/stat', 'utf8').then(
+      () => true,
+      () => false,
+    ),
+};
+
 /**
  * Whether `pid` is a live process. A zombie counts as dead: in a container whose init does not reap, a registry
  * started by an earlier CLI run lingers as one after it exits.
  */
-export const isAlive = async (pid: number): Promise<boolean> => {
+export const isAlive = async (pid: number, probe: ProcessProbe = realProbe): Promise<boolean> => {
   try {
-    process.kill(pid, 0);
+    probe.signal0(pid);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = await probe.readStat(pid);
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch (error) {
-    // ENOENT: reaped between kill(0) and the read, so gone. Without /proc at all (macOS), trust kill(0).
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return !(await procMissing());
+    // ENOENT with /proc present: reaped between kill(0) and the read, so gone (a parent reaps its child at any
+    // moment). Without /proc at all (macOS), or unreadable, trust kill(0).
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return !(await probe.hasProc());
     return true;
   }
 };
-
-const procMissing = async (): Promise<boolean> =>
-  readFile('/proc/self/stat', 'utf8').then(
-    () => false,
-    () => true,
-  );
 
 /** The pid of the live registry process these paths belong to, or undefined (a stale pid file is ignored). */
 export const liveRegistryPid = async (paths: ProcessPaths): Promise<number | undefined> => {
