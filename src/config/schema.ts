@@ -129,6 +129,14 @@ export const Config = z
       }
       seen.add(source.name);
     });
+    // FR-004: pods reach a registry on the cluster network as <name>:5000, but a host process joins no network.
+    if (config.registry.runtime === 'process' && config.cluster.network) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a process registry cannot join Docker network "${config.cluster.network}", so pods could not pull from ${config.registry.name}:5000; set registry.runtime to docker (or auto), or remove cluster.network`,
+        path: ['cluster', 'network'],
+      });
+    }
   });
 export type Config = z.infer<typeof Config>;
 

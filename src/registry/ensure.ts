@@ -1,7 +1,14 @@
 import type { ResolvedConfig } from '../config/schema.js';
 import { describeError, isKsailError, KsailError } from '../errors.js';
 import type { OCIRegistry } from '../model/oci-registry.js';
-import { binaryRuntime, createRuntime, liveProcessRuntime, selectRuntime } from './runtime.js';
+import {
+  autoMayUseProcess,
+  binaryRuntime,
+  createRuntime,
+  dockerNeededError,
+  liveProcessRuntime,
+  selectRuntime,
+} from './runtime.js';
 import type { RegistryRuntime, RuntimeDeps } from './runtime-types.js';
 
 /**
@@ -24,6 +31,8 @@ export const ensureRegistry = async (config: ResolvedConfig, deps: RuntimeDeps):
     } catch (error) {
       // No engine: `auto` falls back to a registry binary; an explicit `docker` reports it as it is.
       if (!isKsailError(error, 'runtime-unavailable') || wanted === 'docker') throw error;
+      if (!autoMayUseProcess(config))
+        throw dockerNeededError(config, describeError(error.cause ?? error), error);
       plain.logger.debug('docker engine not answering; looking for a registry binary', {
         error: describeError(error),
       });

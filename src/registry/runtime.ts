@@ -97,13 +97,29 @@ export const liveProcessRuntime = async (
   config: ResolvedConfig,
   deps: RuntimeDeps,
 ): Promise<RegistryRuntime | undefined> => {
-  if (config.registry.runtime !== 'auto') return undefined;
+  if (!autoMayUseProcess(config)) return undefined;
   const paths = processPaths(registrySettings(config, deps.env));
   if ((await liveRegistryPid(paths)) === undefined) return undefined;
   // The binary is only needed to start it again or collect garbage; without one on PATH, stopping still works.
   const binary = (await findBinary(deps)) ?? REGISTRY_BINARIES[1];
   return createRuntime(config, deps, { process: binary });
 };
+
+/**
+ * Whether `auto` may fall back to, or keep, a process registry. Not with `cluster.network`: pods reach the registry as
+ * `<name>:5000` on that network, which a host process never joins (FR-004), so artifacts pushed to one would never
+ * reach the cluster. There the registry waits for Docker, and pushes go out once the engine is back.
+ */
+export const autoMayUseProcess = (config: ResolvedConfig): boolean =>
+  config.registry.runtime === 'auto' && config.cluster.network === undefined;
+
+/** `auto` on a cluster network with no Docker engine: the one runtime pods could reach is not there. */
+export const dockerNeededError = (config: ResolvedConfig, problem: string, cause?: unknown): KsailError =>
+  new KsailError(
+    'runtime-unavailable',
+    `cluster.network is ${config.cluster.network ?? ''}, so the registry must run in Docker to join it, but no Docker engine answers (${problem}); start Docker (the cluster on that network needs it too). A running daemon pushes waiting changes once the engine is back`,
+    { cause },
+  );
 
 /**
  * Picks the runtime per `registry.runtime`: `auto` is a live process registry of this name when there is one, else
@@ -119,6 +135,7 @@ export const selectRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): 
     const docker = deps.docker ?? newDockerode();
     const problem = await dockerAnswers(docker);
     if (problem === undefined) return createRuntime(config, { ...deps, docker }, 'docker');
+    if (wanted === 'auto' && !autoMayUseProcess(config)) throw dockerNeededError(config, problem);
     if (wanted === 'docker') {
       throw new KsailError(
         'runtime-unavailable',

@@ -140,4 +140,13 @@ describe('loadConfig', () => {
       'registry.dataPath: set either volumeName or dataPath, not both',
     );
   });
+
+  it('refuses a process registry on a cluster network, naming the key and the fix', async () => {
+    const dir = await write('cluster:\n  network: kind\nregistry:\n  runtime: process\n');
+    const message = (await failure(loadConfig({ cwd: dir, env: {} }))).message;
+    expect(message).toMatch(
+      /ksail-fluxd\.yaml:2:\d+: cluster\.network: a process registry cannot join Docker network "kind"/,
+    );
+    expect(message).toContain('set registry.runtime to docker (or auto), or remove cluster.network');
+  });
 });

@@ -100,6 +100,20 @@ describe('runtime selection', () => {
     expect((error as Error).message).toContain('Docker Engine');
   });
 
+  it('on a cluster network, waits for Docker instead of a registry process pods could never reach', async () => {
+    const onNetwork = config({ cluster: { network: 'kind' } });
+    const binary = deps((bin) =>
+      Promise.resolve(bin === 'docker-registry' ? '/usr/bin/docker-registry' : undefined),
+    );
+    for (const attempt of [selectRuntime(onNetwork, binary), ensureRegistry(onNetwork, binary)]) {
+      const error = await attempt.catch((e: unknown) => e);
+      expect(isKsailError(error, 'runtime-unavailable')).toBe(true);
+      expect((error as Error).message).toContain(
+        'cluster.network is kind, so the registry must run in Docker',
+      );
+    }
+  });
+
   it('derives names, storage and state paths from the config', () => {
     const settings = registrySettings(
       config({ registry: { name: 'reg', dataPath: 'data/registry' }, cluster: { network: 'kind' } }),
