@@ -13,6 +13,7 @@ import { isAlive } from '../../src/registry/runtime-process-files.js';
 import type { RegistryRuntime } from '../../src/registry/runtime-types.js';
 import { freePort } from '../support/free-port.js';
 import { runKsail } from '../support/run-cli.js';
+import { rejectionOf } from '../support/rejection.js';
 import { pullable, rawPush, testConfig, testDeps, uniqueName } from './registry-runtime-support.js';
 
 /** The real program (every command, as the binary has them). */
@@ -133,7 +134,7 @@ describe.skipIf(!(await whichIn(process.env)('docker-registry')))('process regis
     );
     await other.up();
     try {
-      const error = await (await selectRuntime(config(), testDeps(env))).up().catch((e: unknown) => e);
+      const error = await rejectionOf((await selectRuntime(config(), testDeps(env))).up());
       expect(isKsailError(error, 'port-taken')).toBe(true);
       expect((error as Error).message).toContain(`port ${port} on 127.0.0.1`);
       expect((error as Error).message).toContain('registryPort');

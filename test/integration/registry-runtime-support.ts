@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import Dockerode from 'dockerode';
@@ -6,6 +6,7 @@ import { systemClock } from '../../src/clock.js';
 import { Config, type ResolvedConfig } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/logger.js';
 import type { RuntimeDeps } from '../../src/registry/runtime-types.js';
+import { pushFluxManifest } from '../support/push-test-artifact.js';
 import { TEST_LABEL } from '../support/test-registry.js';
 
 /** Unique per test: container, volume and network names must not collide with other runs. */
@@ -40,26 +41,6 @@ export const testDeps = (
   ...extra,
 });
 
-const sha256 = (data: Uint8Array): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-const uploadBlob = async (base: string, repo: string, data: Uint8Array): Promise<string> => {
-  const digest = sha256(data);
-  const head = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
-  if (head.ok) return digest;
-  // distribution 2.8 has no monolithic POST: start a session, then PUT the data to its location.
-  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  const location = new URL(start.headers.get('location') ?? '', base);
-  location.searchParams.set('digest', digest);
-  const response = await fetch(location, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: data,
-  });
-  if (response.status !== 201)
-    throw new Error(`blob upload answered ${response.status}: ${await response.text()}`);
-  return digest;
-};
-
 /** A raw OCI push (config + one random layer of `layerBytes`), independent of the client under test. */
 export const rawPush = async (
   port: number,
@@ -67,34 +48,8 @@ export const rawPush = async (
   tag: string,
   layerBytes = 100 * 1024,
   layer: Uint8Array = randomBytes(layerBytes),
-): Promise<string> => {
-  const base = `http://127.0.0.1:${port}`;
-  const config = new TextEncoder().encode('{}');
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: {
-      mediaType: 'application/vnd.cncf.flux.config.v1+json',
-      digest: await uploadBlob(base, repo, config),
-      size: config.length,
-    },
-    layers: [
-      {
-        mediaType: 'application/vnd.cncf.flux.content.v1.tar+gzip',
-        digest: await uploadBlob(base, repo, layer),
-        size: layer.length,
-      },
-    ],
-  });
-  const response = await fetch(`${base}/v2/${repo}/manifests/${tag}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
-    body: manifest,
-  });
-  if (response.status !== 201)
-    throw new Error(`manifest put answered ${response.status}: ${await response.text()}`);
-  return response.headers.get('docker-content-digest') ?? '';
-};
+): Promise<string> =>
+  (await pushFluxManifest(`127.0.0.1:${port}`, repo, tag, Buffer.from(layer))).manifestDigest;
 
 /** Whether the tag's manifest and every blob it references can be pulled. */
 export const pullable = async (port: number, repo: string, tag: string): Promise<boolean> => {

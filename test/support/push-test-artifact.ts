@@ -67,17 +67,17 @@ const uploadBlob = async (base: string, data: Buffer): Promise<string> => {
   return digest;
 };
 
-export const pushTestArtifact = async (options: {
-  /** `127.0.0.1:<port>` of the registry. */
-  endpoint: string;
-  repository: string;
-  tag: string;
-  files: Record<string, string | Buffer>;
-  /** Host written into the returned url (default: the endpoint), e.g. `localhost:5000` as a cluster sees it. */
-  urlHost?: string;
-}): Promise<PushedTestArtifact> => {
-  const base = `http://${options.endpoint}/v2/${options.repository}`;
-  const layer = await buildTarGzip(options.files);
+/**
+ * Pushes config `{}` and `layer` (any bytes: a tarball, or random data to fill a registry) under `tag`, laid out as
+ * a Flux artifact. `endpoint` is `127.0.0.1:<port>`.
+ */
+export const pushFluxManifest = async (
+  endpoint: string,
+  repository: string,
+  tag: string,
+  layer: Buffer,
+): Promise<{ manifestDigest: string; layerDigest: string }> => {
+  const base = `http://${endpoint}/v2/${repository}`;
   const config = Buffer.from('{}');
   const [configDigest, layerDigest] = await Promise.all([uploadBlob(base, config), uploadBlob(base, layer)]);
   const manifest = Buffer.from(
@@ -89,17 +89,35 @@ export const pushTestArtifact = async (options: {
       annotations: {
         'org.opencontainers.image.created': new Date().toISOString(),
         'org.opencontainers.image.source': 'test',
-        'org.opencontainers.image.revision': options.tag,
+        'org.opencontainers.image.revision': tag,
       },
     }),
   );
-  const put = await fetch(`${base}/manifests/${options.tag}`, {
+  const put = await fetch(`${base}/manifests/${tag}`, {
     method: 'PUT',
     headers: { 'Content-Type': OCI_MANIFEST_MEDIA_TYPE },
     body: manifest,
   });
-  await expectOk(put, `push manifest ${options.repository}:${options.tag}`);
-  const manifestDigest = put.headers.get('docker-content-digest') ?? digestOf(manifest);
+  await expectOk(put, `push manifest ${repository}:${tag}`);
+  return { manifestDigest: put.headers.get('docker-content-digest') ?? digestOf(manifest), layerDigest };
+};
+
+export const pushTestArtifact = async (options: {
+  /** `127.0.0.1:<port>` of the registry. */
+  endpoint: string;
+  repository: string;
+  tag: string;
+  files: Record<string, string | Buffer>;
+  /** Host written into the returned url (default: the endpoint), e.g. `localhost:5000` as a cluster sees it. */
+  urlHost?: string;
+}): Promise<PushedTestArtifact> => {
+  const layer = await buildTarGzip(options.files);
+  const { manifestDigest, layerDigest } = await pushFluxManifest(
+    options.endpoint,
+    options.repository,
+    options.tag,
+    layer,
+  );
   return {
     url: `oci://${options.urlHost ?? options.endpoint}/${options.repository}`,
     tag: options.tag,

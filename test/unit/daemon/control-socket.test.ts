@@ -10,9 +10,10 @@ import {
   resolveSocketPath,
   socketPathLimit,
 } from '../../../src/daemon/socket-path.js';
-import type { KsailError } from '../../../src/errors.js';
+import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { createFakeControl, tempDir } from './control-fake.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 const teardown: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -98,7 +99,7 @@ describe('control socket', () => {
     await start(socketPath, {}, 1111);
     const second = start(socketPath, {}, 2222);
     await expect(second).rejects.toMatchObject({ code: 'daemon-already-running' });
-    const error = (await second.catch((e: unknown) => e)) as KsailError;
+    const error = await rejectionOf(second, KsailError);
     expect(error.message).toContain(socketPath);
     expect(error.message).toContain('pid 1111');
     expect(error.message).toContain('systemctl --user stop ksail-fluxd');
@@ -118,7 +119,7 @@ describe('control socket', () => {
     const long = `/tmp/${'x'.repeat(120)}/ksail-fluxd.sock`;
     const attempt = start(long, {});
     await expect(attempt).rejects.toMatchObject({ code: 'socket-path-too-long' });
-    const error = (await attempt.catch((e: unknown) => e)) as KsailError;
+    const error = await rejectionOf(attempt, KsailError);
     expect(error.message).toContain(long);
     expect(error.message).toContain(`${Buffer.byteLength(long)} bytes`);
     expect(error.message).toContain('107');

@@ -13,6 +13,7 @@ import { selectRuntime, whichIn } from '../../../src/registry/runtime.js';
 import { registrySettings } from '../../../src/registry/runtime-settings.js';
 import type { RuntimeDeps } from '../../../src/registry/runtime-types.js';
 import { freePort } from '../../support/free-port.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 const config = (raw: Record<string, unknown>): ResolvedConfig => {
   const parsed = Config.parse({ project: 'p', ...raw });
@@ -46,7 +47,7 @@ describe('runtime selection', () => {
   });
 
   it('lists what to install when neither Docker nor a binary is available', async () => {
-    const error = await selectRuntime(config({}), deps(nothing)).catch((e: unknown) => e);
+    const error = await rejectionOf(selectRuntime(config({}), deps(nothing)));
     expect(isKsailError(error, 'runtime-unavailable')).toBe(true);
     for (const hint of ['docker.io', 'Docker Engine', 'docker-registry', 'registry.runtime: external']) {
       expect((error as Error).message).toContain(hint);
@@ -71,10 +72,10 @@ describe('runtime selection', () => {
     const state = await runtime.inspect();
     expect(state.registry).toMatchObject({ status: 'Error', endpoint: `localhost:${port}` });
     expect((await runtime.down()).message).toContain('external');
-    const gc = await runtime.garbageCollect().catch((e: unknown) => e);
+    const gc = await rejectionOf(runtime.garbageCollect());
     expect(isKsailError(gc, 'unsupported')).toBe(true);
     expect((gc as Error).message).toContain('garbage-collect');
-    const up = await runtime.up().catch((e: unknown) => e);
+    const up = await rejectionOf(runtime.up());
     expect(isKsailError(up, 'registry-unreachable')).toBe(true);
   });
 
@@ -86,16 +87,15 @@ describe('runtime selection', () => {
 
   it('ensureRegistry with registryEnabled false only checks that something answers', async () => {
     const port = await freePort();
-    const error = await ensureRegistry(
-      config({ registryEnabled: false, registryPort: port }),
-      deps(nothing),
-    ).catch((e: unknown) => e);
+    const error = await rejectionOf(
+      ensureRegistry(config({ registryEnabled: false, registryPort: port }), deps(nothing)),
+    );
     expect(isKsailError(error, 'registry-unreachable')).toBe(true);
     expect((error as Error).message).toContain('registryEnabled');
   });
 
   it('ensureRegistry falls back from an absent Docker engine and says what to install', async () => {
-    const error = await ensureRegistry(config({}), deps(nothing)).catch((e: unknown) => e);
+    const error = await rejectionOf(ensureRegistry(config({}), deps(nothing)));
     expect(isKsailError(error, 'runtime-unavailable')).toBe(true);
     expect((error as Error).message).toContain('Docker Engine');
   });
@@ -105,8 +105,9 @@ describe('runtime selection', () => {
     const binary = deps((bin) =>
       Promise.resolve(bin === 'docker-registry' ? '/usr/bin/docker-registry' : undefined),
     );
-    for (const attempt of [selectRuntime(onNetwork, binary), ensureRegistry(onNetwork, binary)]) {
-      const error = await attempt.catch((e: unknown) => e);
+    // Lazy: a second promise made up front could reject unhandled while the first is awaited.
+    for (const attempt of [() => selectRuntime(onNetwork, binary), () => ensureRegistry(onNetwork, binary)]) {
+      const error = await rejectionOf(attempt());
       expect(isKsailError(error, 'runtime-unavailable')).toBe(true);
       expect((error as Error).message).toContain(
         'cluster.network is kind, so the registry must run in Docker',
