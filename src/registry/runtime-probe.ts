@@ -95,7 +95,8 @@ export const portTakenError = (port: number, holder: PortHolder, cause?: unknown
         ? [`container ${holder.container}`, `stop that container (docker stop ${holder.container})`]
         : [
             `the ksail-fluxd registry process ${holder.pid} (registry.runtime: process)`,
-            'stop it (`ksail-fluxd registry down` with registry.runtime: process)',
+            // `registry down` cannot reach it while cluster.network is set (process is then refused), so kill works too.
+            `stop it (\`ksail-fluxd registry down\` with registry.runtime: process, or \`kill ${holder.pid}\`)`,
           ];
   return new KsailError(
     'port-taken',

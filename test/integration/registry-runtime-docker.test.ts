@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isKsailError, type KsailError } from '../../src/errors.js';
+import { KsailError } from '../../src/errors.js';
 import { ensureRegistry } from '../../src/registry/ensure.js';
 import { selectRuntime } from '../../src/registry/runtime.js';
 import { freePort } from '../support/free-port.js';
+import { rejectionOf } from '../support/rejection.js';
 import { dockerAvailable, removeLabelled, TEST_LABEL } from '../support/test-registry.js';
 import {
   canConnect,
@@ -20,14 +21,6 @@ import {
 } from './registry-runtime-support.js';
 
 const docker = new Dockerode();
-const rejection = async (promise: Promise<unknown>): Promise<KsailError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isKsailError(error), `expected a KsailError, got ${String(error)}`).toBe(true);
-  return error as KsailError;
-};
 
 describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
   let name: string;
@@ -109,7 +102,7 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
     });
     await other.start();
     const runtime = await selectRuntime(config(), testDeps());
-    const error = await rejection(runtime.up());
+    const error = await rejectionOf(runtime.up(), KsailError);
     expect(error.code).toBe('port-taken');
     expect(error.message).toContain(`container ${holder}`);
     expect(error.message).toContain('registryPort');
@@ -118,7 +111,7 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     try {
-      const plain = await rejection(runtime.up());
+      const plain = await rejectionOf(runtime.up(), KsailError);
       expect(plain.code).toBe('port-taken');
       expect(plain.message).toContain(`port ${port} on 127.0.0.1`);
       expect(plain.message).toContain('registryPort');
@@ -138,9 +131,10 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
     try {
       await proc.up();
       const pid = (await proc.inspect()).pid;
-      const error = await rejection((await selectRuntime(config(), testDeps(env))).up());
+      const error = await rejectionOf((await selectRuntime(config(), testDeps(env))).up(), KsailError);
       expect(error.code).toBe('port-taken');
       expect(error.message).toContain(`registry process ${pid}`);
+      expect(error.message).toContain(`\`kill ${pid}\``);
     } finally {
       await proc.down({ deleteVolume: true });
       await rm(stateHome, { recursive: true, force: true });
@@ -174,7 +168,7 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
 
   it('explains how to get the image when it is missing and cannot be pulled', async () => {
     const runtime = await selectRuntime(config({}, { image: 'ksail-fluxd-test-missing:never' }), testDeps());
-    const error = await rejection(runtime.up());
+    const error = await rejectionOf(runtime.up(), KsailError);
     expect(error.code).toBe('image-missing');
     expect(error.message).toMatch(/pulling it failed/);
     for (const hint of [
@@ -208,7 +202,7 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
     const state = await runtime.inspect();
     expect(state.registry.status).toBe('Error');
     expect(state.differences).toEqual([`image ${oldImage} ≠ registry:3`, `port ${oldPort} ≠ ${port}`]);
-    const error = await rejection(runtime.up());
+    const error = await rejectionOf(runtime.up(), KsailError);
     expect(error.code).toBe('registry-mismatch');
     expect(error.message).toContain(`image ${oldImage} ≠ registry:3`);
     expect(error.message).toContain(`port ${oldPort} ≠ ${port}`);
@@ -233,7 +227,7 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
       },
     });
     await open.start();
-    const error = await rejection((await selectRuntime(config(), testDeps())).up());
+    const error = await rejectionOf((await selectRuntime(config(), testDeps())).up(), KsailError);
     expect(error.code).toBe('registry-mismatch');
     expect(error.message).toContain(`0.0.0.0:${port}`);
     expect(error.message).toContain('127.0.0.1');
@@ -245,7 +239,10 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
 
   it('joins the cluster network and uses <name>:5000 inside the cluster', async () => {
     const network = uniqueName('ksail-fluxd-test-net');
-    const missing = await rejection((await selectRuntime(config({ cluster: { network } }), testDeps())).up());
+    const missing = await rejectionOf(
+      (await selectRuntime(config({ cluster: { network } }), testDeps())).up(),
+      KsailError,
+    );
     expect(missing.code).toBe('network-not-found');
     expect(missing.message).toContain('cluster.network');
 
