@@ -286,7 +286,8 @@ export interface DaemonProject extends TestProject {
  */
 export const createDaemonProject = async (options: {
   registryPort: number;
-  cluster?: FakeCluster;
+  /** The fake cluster, or the real one (test/support/real-cluster). */
+  cluster?: Pick<FakeCluster, 'kubeconfigPath'> & { contextName?: string };
   config?: Record<string, unknown>;
 }): Promise<DaemonProject> => {
   const { cluster } = options;
@@ -297,7 +298,10 @@ export const createDaemonProject = async (options: {
       ...(cluster
         ? {
             gitOpsEngine: 'Flux',
-            cluster: { kubeconfig: cluster.kubeconfigPath, context: cluster.contextName },
+            cluster: {
+              kubeconfig: cluster.kubeconfigPath,
+              ...(cluster.contextName ? { context: cluster.contextName } : {}),
+            },
           }
         : {}),
       socket: { path: 'daemon.sock' },
