@@ -69,8 +69,14 @@ export const applyManifests = (
     const namespaced = type ? type.namespaced : Boolean(object.metadata.namespace || targetNamespace);
     if (namespaced && typeof targetNamespace === 'string') object.metadata.namespace = targetNamespace;
     if (!namespaced) delete object.metadata.namespace;
-    if (namespaced && !object.metadata.namespace)
-      throw new Error(`${describe(object)} namespace not specified`);
+    if (namespaced && !object.metadata.namespace) {
+      // The dry-run goes to the cluster-scoped path, which 404s; fluxcd/pkg/ssa errors.go DryRunErr says why.
+      throw new ApiStatusError(
+        404,
+        'NotFound',
+        `${describe(object)} namespace not specified: the server could not find the requested resource`,
+      );
+    }
     object.metadata.labels = {
       ...object.metadata.labels,
       [NAME_LABEL]: kustomization.metadata.name ?? '',

@@ -207,6 +207,8 @@ export class ObjectApi {
       const marked = clone(old);
       marked.metadata.deletionTimestamp = timestamp();
       marked.metadata.deletionGracePeriodSeconds = 0;
+      // apiserver rest.BeforeDelete: a graceful deletion bumps the generation (controllers see a new generation).
+      if (type.tracksGeneration && marked.metadata.generation !== undefined) marked.metadata.generation += 1;
       return this.store.put(marked);
     }
     const deleted = this.finalize(type, old);

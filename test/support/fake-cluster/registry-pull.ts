@@ -1,34 +1,44 @@
 import { createHash } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import semver from 'semver';
 import tar from 'tar-stream';
 import { z } from 'zod';
+import { goValue } from './go-format.js';
 
 /**
- * The source-controller's pull of an OCI artifact from a real registry over plain HTTP: resolve the reference
- * (tag, digest or semver range) to a manifest, pick the layer (layerSelector media type, else the first),
- * download and verify it, and extract the gzip tarball with Flux's path-safety rules.
+ * source-controller's registry side for OCIRepository (ocirepository_controller.go): `getArtifactRef` and
+ * `getRevision` resolve spec.ref to `<tag>@<manifest digest>` (HEAD, then GET, of the manifest), and the pull in
+ * `reconcileSource` fetches the manifest by digest, picks the layer (`selectLayer`) and extracts the gzip tarball
+ * (fluxcd/pkg/tar Untar). Errors carry Flux's reason and message, with go-containerregistry's error text
+ * (pkg/v1/remote/transport/error.go, ping.go). The registry is spoken to over plain HTTP.
  */
-export const FLUX_CONTENT_MEDIA_TYPE = 'application/vnd.cncf.flux.content.v1.tar+gzip';
+export const OCI_PULL_FAILED = 'OCIArtifactPullFailed';
+export const LAYER_OPERATION_FAILED = 'OCIArtifactLayerOperationFailed';
+
+/** A failed step of reconcileSource: the FetchFailed condition's reason and message; URLInvalid stalls. */
+export class FetchError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly stalling = false,
+  ) {
+    super(message);
+  }
+}
 
 const Descriptor = z.object({ mediaType: z.string(), digest: z.string(), size: z.number() });
-export const OciManifest = z.object({
+const OciManifest = z.object({
   schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  config: Descriptor,
   layers: z.array(Descriptor),
   annotations: z.record(z.string(), z.string()).optional(),
 });
-export type OciManifest = z.infer<typeof OciManifest>;
-
-/** Extraction failed: Flux reports these with reason OCIArtifactLayerOperationFailed, not a pull failure. */
-export class LayerOperationError extends Error {
-  override readonly name = 'LayerOperationError';
-}
-
 const TagList = z.object({ tags: z.array(z.string()).nullable() });
+const RegistryErrors = z.object({
+  errors: z.array(z.object({ code: z.string(), message: z.string().optional(), detail: z.unknown() })),
+});
 
 export interface OciReference {
   tag?: string;
@@ -36,13 +46,25 @@ export interface OciReference {
   semver?: string;
 }
 
-export interface PulledArtifact {
-  /** `<tag>@sha256:<manifest digest>`, or the digest alone for digest references. */
+export interface RegistryOptions {
+  /** host:port of spec.url → where the registry listens. */
+  endpoint: (hostPort: string) => string;
+  insecure: boolean;
+  signal: AbortSignal;
+}
+
+export interface ResolvedArtifact {
+  /** `<tag>@sha256:<manifest digest>`, or the digest alone for a digest reference. */
   revision: string;
-  manifestDigest: string;
+  /** The reference as go-containerregistry prints it: `<host>/<repository>:<tag>` or `…@<digest>`. */
+  ref: string;
+  digest: string;
+}
+
+export interface PulledArtifact {
+  metadata?: Record<string, string>;
   layerDigest: string;
   size: number;
-  metadata?: Record<string, string>;
   /** Regular files by slash-separated relative path (no leading `./`). */
   files: Map<string, Buffer>;
 }
@@ -54,19 +76,130 @@ const MANIFEST_ACCEPT = [
 
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-const get = async (
-  url: string,
-  accept: string,
-  signal: AbortSignal,
-): Promise<{ body: Buffer; digest?: string }> => {
-  const response = await fetch(url, { headers: { Accept: accept }, signal });
-  const body = Buffer.from(await response.arrayBuffer());
-  if (!response.ok) {
-    const text = body.toString('utf8').trim();
-    throw new Error(`GET ${url}: unexpected status code ${response.status} ${response.statusText}: ${text}`);
+interface Target {
+  host: string;
+  repository: string;
+  /** http://<endpoint>/v2/<repository> */
+  base: string;
+  /** http://<host>/v2/<repository>, as error messages show it. */
+  shown: string;
+}
+
+/** parseRepository: `oci://<domain>/<org>/<repo>`, with a valid repository name. */
+const parseUrl = (url: string, options: RegistryOptions): Target => {
+  const invalid = (why: string) =>
+    new FetchError('URLInvalid', `URL validation failed for '${url}': ${why}`, true);
+  const match = /^oci:\/\/([^/]+)\/(.+)$/.exec(url);
+  if (!match) throw invalid("URL must be in format 'oci://<domain>/<org>/<repo>'");
+  const [, host = '', repository = ''] = match;
+  // go-containerregistry name.NewRepository (checkRepository) rejects a tag before Flux's own check could.
+  if (!/^[a-z0-9_\-./]+$/.test(repository)) {
+    throw invalid(
+      `repository can only contain the characters \`abcdefghijklmnopqrstuvwxyz0123456789_-./\`: ${repository}`,
+    );
   }
-  const digest = response.headers.get('docker-content-digest');
-  return digest ? { body, digest } : { body };
+  return {
+    host,
+    repository,
+    base: `http://${options.endpoint(host)}/v2/${repository}`,
+    shown: `http://${host}/v2/${repository}`,
+  };
+};
+
+/** transport.Error: `<METHOD> <url>: <CODE>: <message>; <detail>`, or the status when the body has no errors. */
+const responseError = async (method: string, shownUrl: string, response: Response): Promise<Error> => {
+  const text = method === 'HEAD' ? '' : (await response.text()).trim();
+  const status = `unexpected status code ${response.status} ${STATUS_CODES[response.status] ?? ''}`;
+  let described = text ? `${status}: ${text}` : status;
+  try {
+    const { errors } = RegistryErrors.parse(JSON.parse(text));
+    const parts = errors.map(
+      (entry) =>
+        `${entry.code}: ${entry.message ?? ''}${entry.detail === undefined || entry.detail === null ? '' : `; ${goValue(entry.detail)}`}`,
+    );
+    if (parts.length === 1) described = parts[0] ?? described;
+    else if (parts.length > 1) described = `multiple errors returned: ${parts.join('; ')}`;
+  } catch {
+    // not a registry error body: keep the status line
+  }
+  return new Error(`${method} ${shownUrl}: ${described}`);
+};
+
+/**
+ * transport.ping: https first, plain http as fallback for insecure or local registries; both failures are joined.
+ * The fake only dials plain http, so a refused connection is reported for both schemes.
+ */
+const ping = async (target: Target, options: RegistryOptions): Promise<void> => {
+  const address = new URL(target.base).host;
+  try {
+    const response = await fetch(`http://${address}/v2/`, { signal: options.signal });
+    await response.arrayBuffer();
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const dial = `dial tcp ${address}: ${cause?.code === 'ECONNREFUSED' ? 'connect: connection refused' : (cause?.message ?? String(error))}`;
+    const local = /^(localhost|127\.0\.0\.1|\[::1\])(:|$)/.test(target.host);
+    const schemes = options.insecure || local ? ['https', 'http'] : ['https'];
+    throw new Error(schemes.map((scheme) => `Get "${scheme}://${target.host}/v2/": ${dial}`).join('; '));
+  }
+};
+
+const request = async (
+  method: 'GET' | 'HEAD',
+  target: Target,
+  path: string,
+  accept: string,
+  options: RegistryOptions,
+): Promise<{ body: Buffer; digest: string | null }> => {
+  const response = await fetch(`${target.base}/${path}`, {
+    method,
+    headers: { Accept: accept },
+    signal: options.signal,
+  });
+  if (!response.ok) throw await responseError(method, `${target.shown}/${path}`, response);
+  const body = Buffer.from(await response.arrayBuffer());
+  return { body, digest: response.headers.get('docker-content-digest') };
+};
+
+/** getArtifactRef + getRevision. */
+export const resolveArtifact = async (
+  url: string,
+  reference: OciReference,
+  options: RegistryOptions,
+): Promise<ResolvedArtifact> => {
+  const target = parseUrl(url, options);
+  const name = `${target.host}/${target.repository}`;
+  if (reference.digest)
+    return { revision: reference.digest, ref: `${name}@${reference.digest}`, digest: reference.digest };
+  let tag = reference.tag ?? 'latest';
+  if (reference.semver) {
+    try {
+      await ping(target, options);
+      const { body } = await request('GET', target, 'tags/list', 'application/json', options);
+      const tags = (TagList.parse(JSON.parse(body.toString('utf8'))).tags ?? []).filter((t) =>
+        semver.valid(t),
+      );
+      const best = semver.maxSatisfying(tags, reference.semver);
+      if (!best) throw new Error(`no match found for semver: ${reference.semver}`);
+      tag = best;
+    } catch (error) {
+      const message = `failed to determine the artifact tag for '${url}': ${(error as Error).message}`;
+      throw new FetchError('ReadOperationFailed', message);
+    }
+  }
+  try {
+    await ping(target, options);
+    const head = await request('HEAD', target, `manifests/${tag}`, MANIFEST_ACCEPT, options).catch(
+      () => undefined,
+    );
+    const found = head?.digest
+      ? head
+      : await request('GET', target, `manifests/${tag}`, MANIFEST_ACCEPT, options);
+    const digest = found.digest ?? sha256(found.body);
+    return { revision: `${tag}@${digest}`, ref: `${name}:${tag}`, digest };
+  } catch (error) {
+    throw new FetchError(OCI_PULL_FAILED, `failed to determine artifact digest: ${(error as Error).message}`);
+  }
 };
 
 /** Extracts regular files; rejects absolute or escaping entry names like Flux's tar.Untar, skips links. */
@@ -106,64 +239,40 @@ export const extractTarGzip = async (data: Buffer): Promise<Map<string, Buffer>>
   return files;
 };
 
-const resolveSemver = async (base: string, range: string, signal: AbortSignal): Promise<string> => {
-  const { body } = await get(`${base}/tags/list`, 'application/json', signal);
-  const tags = (TagList.parse(JSON.parse(body.toString('utf8'))).tags ?? []).filter((tag) =>
-    semver.valid(tag),
-  );
-  const best = semver.maxSatisfying(tags, range);
-  if (!best) throw new Error(`no match found for semver: ${range}`);
-  return best;
-};
-
+/** The pull in reconcileSource: remote.Image by digest, Manifest, selectLayer, Untar. */
 export const pullArtifact = async (
   url: string,
-  reference: OciReference,
-  options: { endpoint: (hostPort: string) => string; layerMediaType?: string; signal: AbortSignal },
+  resolved: ResolvedArtifact,
+  options: RegistryOptions & { layerMediaType?: string },
 ): Promise<PulledArtifact> => {
-  const match = /^oci:\/\/([^/]+)\/(.+)$/.exec(url);
-  if (!match) throw new Error(`invalid OCI URL '${url}'`);
-  const [, host = '', repository = ''] = match;
-  const base = `http://${options.endpoint(host)}/v2/${repository}`;
-  const tag = reference.semver
-    ? await resolveSemver(base, reference.semver, options.signal)
-    : reference.digest
-      ? undefined
-      : (reference.tag ?? 'latest');
-  const manifestResponse = await get(
-    `${base}/manifests/${reference.digest ?? tag}`,
-    MANIFEST_ACCEPT,
-    options.signal,
-  );
-  const manifestDigest = manifestResponse.digest ?? sha256(manifestResponse.body);
-  const parsed = OciManifest.safeParse(JSON.parse(manifestResponse.body.toString('utf8')));
-  if (!parsed.success) throw new Error(`failed to parse artifact manifest: ${parsed.error.message}`);
-  const manifest = parsed.data;
-  const layer = options.layerMediaType
-    ? manifest.layers.find((candidate) => candidate.mediaType === options.layerMediaType)
-    : manifest.layers[0];
-  if (!layer) {
-    throw new Error(
-      options.layerMediaType
-        ? `failed to find layer with type '${options.layerMediaType}'`
-        : 'no layers found in artifact',
-    );
-  }
-  const { body: blob } = await get(`${base}/blobs/${layer.digest}`, '*/*', options.signal);
-  if (sha256(blob) !== layer.digest) {
-    throw new Error(`layer digest mismatch: expected ${layer.digest}, got ${sha256(blob)}`);
-  }
-  const files = await extractTarGzip(blob).catch((error: unknown) => {
-    throw new LayerOperationError(
-      `failed to extract layer contents from artifact: ${(error as Error).message}`,
+  const target = parseUrl(url, options);
+  const manifestResponse = await (async () => {
+    await ping(target, options);
+    return request('GET', target, `manifests/${resolved.digest}`, MANIFEST_ACCEPT, options);
+  })().catch((error: unknown) => {
+    throw new FetchError(
+      OCI_PULL_FAILED,
+      `failed to pull artifact from '${url}': ${(error as Error).message}`,
     );
   });
-  return {
-    revision: tag ? `${tag}@${manifestDigest}` : manifestDigest,
-    manifestDigest,
-    layerDigest: layer.digest,
-    size: blob.length,
-    ...(manifest.annotations ? { metadata: manifest.annotations } : {}),
-    files,
-  };
+  const layerError = (message: string) => new FetchError(LAYER_OPERATION_FAILED, message);
+  const parsed = OciManifest.safeParse(JSON.parse(manifestResponse.body.toString('utf8')));
+  if (!parsed.success) throw layerError(`failed to parse artifact manifest: ${parsed.error.message}`);
+  const { layers, annotations } = parsed.data;
+  if (!layers.length) throw layerError('no layers found in artifact');
+  const layer = options.layerMediaType
+    ? layers.find((candidate) => candidate.mediaType === options.layerMediaType)
+    : layers[0];
+  if (!layer)
+    throw layerError(`failed to find layer with media type '${options.layerMediaType ?? ''}' in artifact`);
+  const files = await (async () => {
+    const { body } = await request('GET', target, `blobs/${layer.digest}`, '*/*', options);
+    if (sha256(body) !== layer.digest) {
+      throw new Error(`error verifying sha256 checksum; got "${sha256(body)}", want "${layer.digest}"`);
+    }
+    return { size: body.length, files: await extractTarGzip(body) };
+  })().catch((error: unknown) => {
+    throw layerError(`failed to extract layer contents from artifact: ${(error as Error).message}`);
+  });
+  return { ...(annotations ? { metadata: annotations } : {}), layerDigest: layer.digest, ...files };
 };
