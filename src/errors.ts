@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'flux-invalid-reference'
   | 'reconcile-failed'
   | 'reconcile-timeout'
+  | 'reconcile-superseded'
+  | 'flux-suspended'
   | 'daemon-not-running'
   | 'daemon-already-running'
   | 'socket-path-too-long'

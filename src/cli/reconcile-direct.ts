@@ -59,10 +59,18 @@ export const reconcileDirect = async (options: ReconcileDirectOptions): Promise<
   }
 };
 
-export const formatReconcileOutcome = (outcome: ReconcileOutcome): string =>
-  outcome.ok
-    ? `${outcome.source}  reconciled  ${outcome.revision}  (source ${formatSeconds(outcome.durations.source)}, kustomization ${formatSeconds(outcome.durations.kustomization)})`
+/** A newer version overtook the request while it waited: no failure, Flux reconciles that version. */
+export const isSuperseded = (outcome: ReconcileOutcome): boolean =>
+  !outcome.ok && outcome.error.code === 'reconcile-superseded';
+
+export const formatReconcileOutcome = (outcome: ReconcileOutcome): string => {
+  if (outcome.ok) {
+    return `${outcome.source}  reconciled  ${outcome.revision}  (source ${formatSeconds(outcome.durations.source)}, kustomization ${formatSeconds(outcome.durations.kustomization)})`;
+  }
+  return isSuperseded(outcome)
+    ? `${outcome.source}  superseded: ${outcome.error.message}`
     : `${outcome.source}  failed: ${outcome.error.message}`;
+};
 
 const formatSeconds = (ms: number): string =>
   ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;

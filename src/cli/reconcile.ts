@@ -5,7 +5,7 @@ import { tryDaemonReconcile } from '../daemon/control-client.js';
 import type { RequestView } from '../daemon/control-types.js';
 import { resolveSocketPath } from '../daemon/socket-path.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
-import { formatReconcileOutcome, reconcileDirect } from './reconcile-direct.js';
+import { formatReconcileOutcome, isSuperseded, reconcileDirect } from './reconcile-direct.js';
 
 interface ReconcileOptions {
   timeout?: string;
@@ -75,7 +75,7 @@ export const registerReconcileCommand: CommandRegistrar = (program, context) => 
       } else {
         for (const outcome of outcomes) println(context, formatReconcileOutcome(outcome));
       }
-      const failed = outcomes.filter((outcome) => !outcome.ok).length;
+      const failed = outcomes.filter((outcome) => !outcome.ok && !isSuperseded(outcome)).length;
       if (failed > 0) {
         throw new KsailError(
           'reconcile-failed',
@@ -105,6 +105,13 @@ const reportDaemonRequests = (context: CommandContext, requests: RequestView[], 
     for (const request of requests) {
       if (request.outcome === 'pending' || request.outcome === 'running') {
         println(context, `request ${request.id} ${request.outcome}: ${request.sources.join(', ')}`);
+        continue;
+      }
+      if (request.outcome === 'superseded') {
+        println(
+          context,
+          `${request.sources.join(', ')}  superseded by ${request.supersededBy ?? 'a newer version'} (request ${request.id}); Flux reconciles that version`,
+        );
         continue;
       }
       for (const result of request.results) {

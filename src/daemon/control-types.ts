@@ -4,7 +4,8 @@ import { z } from 'zod';
  * The contract between the daemon core and the control API (Unix socket, HTTP/1.1 + JSON, issue #5).
  * The server validates requests with these schemas; the CLI client validates responses with them.
  */
-export const RequestOutcome = z.enum(['pending', 'running', 'succeeded', 'failed']);
+/** `superseded`: a newer push overtook the request; Flux reconciles that version instead (see supersededBy). */
+export const RequestOutcome = z.enum(['pending', 'running', 'succeeded', 'failed', 'superseded']);
 export type RequestOutcome = z.infer<typeof RequestOutcome>;
 
 export const RequestView = z.object({
@@ -23,10 +24,13 @@ export const RequestView = z.object({
         source: z.string(),
         revision: z.string().optional(),
         error: z.string().optional(),
+        code: z.string().optional(),
         durations: z.record(z.string(), z.number()).optional(),
       }),
     )
     .default([]),
+  /** The version that overtook a `superseded` request. */
+  supersededBy: z.string().optional(),
   error: z.string().optional(),
 });
 export type RequestView = z.infer<typeof RequestView>;

@@ -1,4 +1,5 @@
 import type { ResolvedSource } from '../config/schema.js';
+import type { ErrorCode } from '../errors.js';
 import type { ReconciliationRequest } from '../model/reconciliation-request.js';
 
 /** Per source, what a reconcile achieved. */
@@ -7,6 +8,10 @@ export interface ReconcileResult {
   /** The revision Flux applied (`<tag>@<digest>`). */
   revision?: string;
   error?: string;
+  /** The error's code: `reconcile-superseded` when a newer version took over. */
+  code?: ErrorCode;
+  /** The version that took over. */
+  supersededBy?: string;
   durations?: Record<string, number>;
 }
 

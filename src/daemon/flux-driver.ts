@@ -134,7 +134,14 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
       return outcomes.map((outcome) =>
         outcome.ok
           ? { source: outcome.source, revision: outcome.revision, durations: { ...outcome.durations } }
-          : { source: outcome.source, error: outcome.error.message },
+          : {
+              source: outcome.source,
+              error: outcome.error.message,
+              code: outcome.error.code,
+              ...(typeof outcome.error.details.supersededBy === 'string'
+                ? { supersededBy: outcome.error.details.supersededBy }
+                : {}),
+            },
       );
     },
 

@@ -1,12 +1,13 @@
 import type { Clock } from '../clock.js';
 import { isKsailError, KsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ociRevision } from '../model/flux-resources.js';
+import { findCondition, ociRevision } from '../model/flux-resources.js';
 import type { ReconciliationRequest } from '../model/reconciliation-request.js';
 import { evaluateKustomization, evaluateSource } from './evaluate.js';
 import { releaseKustomization } from './hold.js';
 import { describeRef, REQUESTED_AT_ANNOTATION, type FluxKind } from './kinds.js';
 import type { KubeAdapter } from './kube-adapter.js';
+import type { KubeObject } from './kube-object.js';
 import { httpStatusOf } from './kube-errors.js';
 import type { RequestedAtTokens } from './requested-at.js';
 import { withClusterRetry } from './retry.js';
@@ -65,14 +66,36 @@ const requestReconcile = async (
   return token;
 };
 
+/** Whether kustomize-controller already works on `revision` by itself (its message at the start of a run). */
+const applyingAlready = (object: KubeObject | undefined, revision: string): boolean => {
+  const status = object?.status;
+  if (status?.lastAttemptedRevision === revision) return true;
+  // kustomize-controller's reconcile() starts with Reconciling=True "Fetching manifests for revision <rev> ...".
+  const reconciling = findCondition(status?.conditions, 'Reconciling');
+  return reconciling?.status === 'True' && (reconciling.message ?? '').includes(revision);
+};
+
+export interface ReconcileTarget {
+  namespace: string;
+  source: string;
+  /** The version the request knows was pushed, so the wait compares revisions. */
+  expected?: { tag: string; digest: string } | undefined;
+  /** `expected` was just pushed, and nobody asked to reconcile: see Expectation.fluxActsOnItsOwn. */
+  pushed?: boolean;
+}
+
 /**
  * Reconciles one source like `flux reconcile kustomization <name> --with-source`: requests the OCIRepository,
  * waits until Flux handled that request and serves the artifact (the expected `<tag>@<digest>` when known), then
  * does the same for the Kustomization and waits until it applied that revision.
+ *
+ * After a push, Flux acts by itself (the tag patch is a spec change; a new source revision re-runs the
+ * Kustomization): a controller that already serves or applies the new revision gets no request, since a second
+ * requestedAt during its run would queue a second, useless run (a full apply) that the next save would wait behind.
  */
 export const reconcileSource = async (
   adapter: Adapter,
-  target: { namespace: string; source: string; expected?: { tag: string; digest: string } | undefined },
+  target: ReconcileTarget,
   options: ReconcileOptions,
 ): Promise<ReconcileResult> => {
   const { clock } = options;
@@ -85,16 +108,25 @@ export const reconcileSource = async (
     signal: options.signal,
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
   };
-  const sourceRef = { kind: 'OCIRepository' as const, namespace: target.namespace, name: target.source };
-  const sourceToken = await requestReconcile(adapter, sourceRef, options);
   const expectedRevision = target.expected
     ? ociRevision(target.expected.tag, target.expected.digest)
     : undefined;
+  const own = target.pushed === true && expectedRevision !== undefined;
+  const sourceRef = { kind: 'OCIRepository' as const, namespace: target.namespace, name: target.source };
+  const sourceServes =
+    own &&
+    evaluateSource(await adapter.get(sourceRef.kind, sourceRef.namespace, sourceRef.name), {
+      token: undefined,
+      revision: expectedRevision,
+      fluxActsOnItsOwn: true,
+    }).state === 'done';
+  const sourceToken = sourceServes ? undefined : await requestReconcile(adapter, sourceRef, options);
   const revision = await waitForObject({
     ...common,
     ref: sourceRef,
     timeoutMs: remaining(),
-    evaluate: (object) => evaluateSource(object, { token: sourceToken, revision: expectedRevision }),
+    evaluate: (object) =>
+      evaluateSource(object, { token: sourceToken, revision: expectedRevision, fluxActsOnItsOwn: own }),
   });
   const sourceDone = clock.now();
 
@@ -111,17 +143,25 @@ export const reconcileSource = async (
     logger: options.logger,
     signal: options.signal,
   });
-  const kustomizationToken = await requestReconcile(adapter, kustomizationRef, options);
+  const busy =
+    own &&
+    applyingAlready(
+      await adapter.get(kustomizationRef.kind, kustomizationRef.namespace, kustomizationRef.name),
+      revision,
+    );
+  const kustomizationToken = busy ? undefined : await requestReconcile(adapter, kustomizationRef, options);
   await waitForObject({
     ...common,
     ref: kustomizationRef,
     timeoutMs: remaining(),
-    evaluate: (object) => evaluateKustomization(object, { token: kustomizationToken, revision }),
+    evaluate: (object) =>
+      evaluateKustomization(object, { token: kustomizationToken, revision, fluxActsOnItsOwn: own }),
   });
   const durations = { source: sourceDone - started, kustomization: clock.now() - sourceDone };
   options.logger.debug('reconciled source', {
     source: target.source,
     revision,
+    requested: { source: sourceToken !== undefined, kustomization: kustomizationToken !== undefined },
     sourceMs: durations.source,
     kustomizationMs: durations.kustomization,
   });
@@ -154,9 +194,10 @@ export const reconcileRequest = async (
       const index = next++;
       const target = targets[index] as { namespace: string; source: string };
       try {
+        const expected = request.expected?.[target.source];
         const result = await reconcileSource(
           adapter,
-          { ...target, expected: request.expected?.[target.source] },
+          { ...target, expected, pushed: request.origin === 'push' && expected !== undefined },
           options,
         );
         outcomes[index] = { ok: true, ...result };

@@ -55,9 +55,9 @@ export const waitForObject = (options: WaitOptions): Promise<string> => {
     const check = (object: KubeObject | undefined): void => {
       if (settled) return;
       const result = options.evaluate(object);
-      if (result.state === 'done') settle(() => resolve(result.revision));
-      else if (result.state === 'failed') settle(() => reject(failedError(what, ref.name, result)));
-      else lastSeen = result.seen;
+      if (result.state === 'pending') lastSeen = result.seen;
+      else if (result.state === 'done') settle(() => resolve(result.revision));
+      else settle(() => reject(verdictError(ref, result)));
     };
     const onAbort = (): void =>
       settle(() => reject(new KsailError('aborted', `waiting for ${what} was cancelled`)));
@@ -124,16 +124,50 @@ export const waitForObject = (options: WaitOptions): Promise<string> => {
   });
 };
 
-const failedError = (
-  what: string,
-  source: string,
-  result: Extract<Evaluation, { state: 'failed' }>,
-): KsailError =>
-  new KsailError(
-    'reconcile-failed',
-    `Flux could not reconcile ${what}: ${result.reason}${result.message ? `: ${result.message}` : ''}; fix the cause, then run \`ksail-fluxd reconcile ${source}\` again`,
-    { details: { object: what, reason: result.reason, fluxMessage: result.message } },
-  );
+/** What the user must do about Flux's verdict; Flux's own words (reason, message) stay in the message. */
+const verdictError = (
+  ref: WaitOptions['ref'],
+  result: Exclude<Evaluation, { state: 'pending' | 'done' }>,
+): KsailError => {
+  const what = describeRef(ref);
+  const again = `\`ksail-fluxd reconcile ${ref.name}\``;
+  switch (result.state) {
+    case 'suspended': {
+      // Like `flux reconcile`, which refuses a suspended object ("resource is suspended") before annotating it.
+      const kind = ref.kind === 'OCIRepository' ? 'source oci' : 'kustomization';
+      return new KsailError(
+        'flux-suspended',
+        `${what} is suspended (spec.suspend: true), so Flux fetches and applies nothing; resume it with \`flux resume ${kind} ${ref.name} -n ${ref.namespace}\`, then run ${again}`,
+        { details: { object: what } },
+      );
+    }
+    case 'superseded':
+      return new KsailError(
+        'reconcile-superseded',
+        result.by === undefined
+          ? `${what} moved on to a newer version held for the next reconcile; run ${again} to apply it`
+          : `${what} moved on to ${result.by}, a newer version; Flux reconciles that one instead`,
+        { details: { object: what, ...(result.by === undefined ? {} : { supersededBy: result.by }) } },
+      );
+    case 'failed': {
+      const retry = result.retrying
+        ? `Flux keeps retrying ${ref.kind === 'OCIRepository' ? 'with backoff' : 'every spec.retryInterval'}, so fixing the cause is enough (or run ${again} to retry now)`
+        : `Flux stopped retrying (Stalled): fix the cause, then run ${again}`;
+      return new KsailError(
+        'reconcile-failed',
+        `Flux could not reconcile ${what}: ${result.reason}${result.message ? `: ${result.message.trimEnd()}` : ''}; ${retry}`,
+        {
+          details: {
+            object: what,
+            reason: result.reason,
+            fluxMessage: result.message,
+            retrying: result.retrying,
+          },
+        },
+      );
+    }
+  }
+};
 
 const timeoutError = (what: string, timeoutMs: number, lastSeen: string): KsailError =>
   new KsailError(

@@ -5,7 +5,8 @@ import type { FluxObjectRef } from './flux-resources.js';
 export type ReconcileMode = 'Automatic' | 'Manual';
 export const RECONCILE_MODES: readonly ReconcileMode[] = ['Automatic', 'Manual'];
 
-export type RequestOutcome = 'pending' | 'running' | 'succeeded' | 'failed';
+/** `superseded`: a newer push overtook the request before Flux applied its version. */
+export type RequestOutcome = 'pending' | 'running' | 'succeeded' | 'failed' | 'superseded';
 
 export interface ReconciliationRequest {
   id: string;
@@ -15,6 +16,12 @@ export interface ReconciliationRequest {
   requestedAt: string;
   /** The version the request knows it pushed, per source name, so the wait can compare revisions. */
   expected?: Record<string, { tag: string; digest: string }>;
+  /**
+   * `push`: queued by the daemon after it pushed `expected` (Flux acts on a new tag by itself, so its own run on
+   * that revision answers); `trigger`: someone asked to reconcile now, so only Flux handling our request answers.
+   * Default `trigger`.
+   */
+  origin?: 'push' | 'trigger';
 }
 
 export const createRequest = (fields: ReconciliationRequest): ReconciliationRequest => {

@@ -133,14 +133,23 @@ export class FakeFlux implements FluxDriver {
   inFlight = 0;
   maxInFlight = 0;
 
-  async reconcile(request: ReconciliationRequest): Promise<ReconcileResult[]> {
+  async reconcile(request: ReconciliationRequest, signal?: AbortSignal): Promise<ReconcileResult[]> {
     this.check();
     if (this.reconcileError) throw this.reconcileError;
     this.reconciled.push(request);
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    await this.gate;
-    this.inFlight -= 1;
+    try {
+      // Like the real wait, an abort (the daemon stops, or a newer push supersedes the request) ends it.
+      await new Promise<void>((resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(new KsailError('aborted', 'waiting was cancelled')), {
+          once: true,
+        });
+        void (this.gate ?? Promise.resolve()).then(resolve);
+      });
+    } finally {
+      this.inFlight -= 1;
+    }
     return Promise.resolve(
       Object.entries(request.expected ?? {}).map(([source, { tag, digest }]) => ({
         source,
