@@ -16,7 +16,7 @@ export const writeSource = async (dir, files, bytes, seed = 1) => {
   for (let i = 0; i < files; i++) {
     const sub = join(dir, `group-${String(Math.floor(i / 50)).padStart(3, '0')}`);
     await mkdir(sub, { recursive: true });
-    let body = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\ndata:\n`;
+    let body = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: default\ndata:\n`;
     let line = 0;
     while (body.length < perFile) {
       body += `  key-${line++}: "${next().toString(36)}-${next().toString(16)}-value"\n`;

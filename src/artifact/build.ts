@@ -14,6 +14,14 @@ export interface BuildOptions {
   logger?: Logger;
   /** One per source, reused across builds: unchanged files are not parsed again. */
   validationCache?: ValidationCache;
+  /** `sources[].name`, for validation messages. */
+  sourceName?: string;
+  /** `sources[].kustomizationPath`: what Flux builds, so what validation judges; default `./`. */
+  kustomizationPath?: string;
+  /** `sources[].targetNamespace`: sets the namespace of every namespaced object. */
+  targetNamespace?: string;
+  /** See ValidationInput.namespaceRequired (default true). */
+  namespaceRequired?: boolean;
 }
 
 export interface BuiltLayer {
@@ -25,7 +33,7 @@ export interface BuiltLayer {
   uncompressedSize: number;
   /** Relative posix paths of the regular files, in tar order. */
   files: string[];
-  /** Skipped symlinks and special files, for the user. */
+  /** Skipped symlinks and special files, and manifests Flux will not apply, for the user. */
   warnings: string[];
 }
 
@@ -58,11 +66,24 @@ export const buildLayer = async (options: BuildOptions): Promise<BuiltLayer> => 
   const tar = await packTar(source.entries);
   // Compression runs on the thread pool while validation runs here; a failed validation discards it.
   const compressing = gzipLayer(tar);
+  let validationWarnings: string[];
   try {
-    await validateManifests(source, options.validationCache);
+    validationWarnings = await validateManifests(
+      {
+        ...source,
+        sourceName: options.sourceName,
+        kustomizationPath: options.kustomizationPath,
+        targetNamespace: options.targetNamespace,
+        namespaceRequired: options.namespaceRequired,
+      },
+      options.validationCache,
+    );
   } catch (error) {
     compressing.catch(() => undefined);
     throw error;
+  }
+  for (const warning of validationWarnings) {
+    options.logger?.warn('manifest not applied by Flux', { source: source.sourceDir, warning });
   }
   const layer = await compressing;
   return {
@@ -72,6 +93,6 @@ export const buildLayer = async (options: BuildOptions): Promise<BuiltLayer> => 
     fileCount: source.files.length,
     uncompressedSize: tar.length,
     files: source.files.map((file) => file.path),
-    warnings: source.warnings,
+    warnings: [...source.warnings, ...validationWarnings],
   };
 };

@@ -37,11 +37,13 @@ export {
 } from './manifest.js';
 export { assertSafeEntryName, gzipLayer, packTar } from './tarball.js';
 export {
+  checkManifests,
   findManifestProblems,
   formatProblem,
   validateManifests,
   type ManifestProblem,
   type ValidationInput,
+  type ValidationResult,
 } from './validate.js';
 export { ValidationCache, createValidationCache } from './validation-cache.js';
 export { type FileProblem } from './manifest-check.js';

@@ -20,7 +20,7 @@ export interface Reference {
 }
 
 export interface KustomizationRefs {
-  /** `resources` and `components`: must exist in the artifact. */
+  /** `resources`, `components` and the deprecated `bases` (kustomize still reads it as resources): must exist. */
   resources: Reference[];
   /** Patches, configurations, CRDs...: YAML that is not a Kubernetes object, so exempt from the object checks. */
   nonObjects: string[];
@@ -41,7 +41,7 @@ const itemsOf = (node: unknown): unknown[] => (isSeq(node) ? node.items : []);
 /** Paths a kustomization refers to, sorted by how they must be checked. Inline patches (with newlines) are skipped. */
 export const kustomizationRefs = (doc: Document.Parsed): KustomizationRefs => {
   const root = doc.contents;
-  const resources = [...stringsOf(fieldOf(root, 'resources')), ...stringsOf(fieldOf(root, 'components'))];
+  const resources = ['resources', 'components', 'bases'].flatMap((key) => stringsOf(fieldOf(root, key)));
   const nonObjects = [
     ...itemsOf(fieldOf(root, 'patches')).flatMap((patch) => stringsOf(fieldOf(patch, 'path'))),
     ...itemsOf(fieldOf(root, 'patchesJson6902')).flatMap((patch) => stringsOf(fieldOf(patch, 'path'))),
@@ -67,6 +67,15 @@ export const kustomizationRefs = (doc: Document.Parsed): KustomizationRefs => {
   );
   const local = (value: string): boolean => !value.includes('\n');
   return { resources, nonObjects: nonObjects.filter(local), data: data.filter(local) };
+};
+
+/**
+ * The kustomization's `namespace:` (kustomize's namespace transformer sets it on every namespaced object it builds,
+ * those of nested kustomizations included), or undefined when it sets none.
+ */
+export const kustomizationNamespace = (doc: Document.Parsed): string | undefined => {
+  const node = fieldOf(doc.contents, 'namespace');
+  return isScalar(node) && typeof node.value === 'string' && node.value !== '' ? node.value : undefined;
 };
 
 /** The artifact path a reference points at, relative to the source root (`..` when it leaves the source). */

@@ -171,9 +171,14 @@ const passesObjectChecks = (doc: unknown): boolean => {
 
 /**
  * True only when `checkYaml(text, role)` certainly finds no problem; false means "run checkYaml". Kustomizations
- * are not handled here: their references need `yaml`'s positions anyway.
+ * are not handled here: their references need `yaml`'s positions anyway. `documents`, when given, receives js-yaml's
+ * value of each document (meaningful only when the answer is true), so the namespace check needs no second parse.
  */
-export const quickYamlCheck = (text: string, role: Exclude<Role, 'kustomization'>): boolean => {
+export const quickYamlCheck = (
+  text: string,
+  role: Exclude<Role, 'kustomization'>,
+  documents?: unknown[],
+): boolean => {
   // js-yaml drops a leading byte order mark, `yaml` does not (decodeText already removed one).
   if (text.charCodeAt(0) === 0xfeff || hasDivergentText(text)) return false;
   let valid = true;
@@ -182,6 +187,7 @@ export const quickYamlCheck = (text: string, role: Exclude<Role, 'kustomization'
       text,
       (doc) => {
         if (role === 'object' && valid) valid = passesObjectChecks(doc);
+        documents?.push(doc);
       },
       { schema: CORE_SCHEMA, listener: divergenceListener(text) },
     );

@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import type { ResolvedConfig } from '../config/schema.js';
 import { afterPush, type AfterPushResult } from '../flux/after-push.js';
 import { KsailError } from '../errors.js';
+import { fluxEnabled } from '../model/cluster-config.js';
 import type { Logger } from '../logger.js';
 import { BUMP_POLICIES, type BumpPolicy } from '../model/oci-artifact.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -56,6 +57,7 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
             clock: context.clock,
             logger,
             lock: pushLock(registryLockDir(context.env, config.registry.name), { clock: context.clock }),
+            namespaceRequired: fluxEnabled(config),
           });
           const patch =
             result.outcome === 'pushed' && result.version && result.manifestDigest

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { fluxEnabled } from '../model/cluster-config.js';
 import { createRegistryClient } from '../registry/client.js';
 import { ensureRegistry, ensureRuntime, keepProcessRegistry } from '../registry/ensure.js';
 import type { RegistryRuntime } from '../registry/runtime-types.js';
@@ -85,6 +86,7 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
               logger,
               lock,
               validationCache: cacheFor(source),
+              namespaceRequired: fluxEnabled(options.config),
               ...(progress ? { onPushing: (version: string) => progress.onPushing(version) } : {}),
             }),
           ),

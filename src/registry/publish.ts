@@ -29,6 +29,11 @@ export interface PublishOptions {
   validationCache?: ValidationCache;
   /** Wraps the upload so that garbage collection never runs during a push (issue #3). */
   lock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Whether Flux applies the artifact (`gitOpsEngine: Flux`, the default): then a namespaced object without a
+   * namespace is a problem, since Flux's apply fails on it.
+   */
+  namespaceRequired?: boolean;
   /** Called once the content is known to differ, as the upload of `version` begins (the daemon's `pushing` state). */
   onPushing?: (version: string) => void;
 }
@@ -51,6 +56,11 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
     ignore: source.ignore,
     logger: options.logger,
     validationCache: options.validationCache,
+    // Validation judges what the Flux Kustomization of this source applies.
+    sourceName: source.name,
+    kustomizationPath: source.kustomizationPath,
+    targetNamespace: source.targetNamespace,
+    namespaceRequired: options.namespaceRequired ?? true,
   });
   const result = (
     outcome: PublishResult['outcome'],

@@ -20,7 +20,7 @@ describe('publishSource progress', () => {
     dirs.push(dir);
     await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n');
     const repository = `progress/app-${process.pid}-${Date.now()}`;
-    const source = resolvedSource(dir, { repository });
+    const source = resolvedSource(dir, { repository, targetNamespace: 'default' });
     const client = createRegistryClient({ endpoint });
     const pushing: string[] = [];
     const publish = () =>

@@ -117,10 +117,11 @@ describe('ksail-fluxd push against a real registry', () => {
 
   it('pushes nothing when a manifest is invalid, and says where', async () => {
     const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
-    await project.write('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
+    // The kustomization lists configmap.yaml, so Flux would apply it (an unlisted file would not block).
+    await project.write('configmap.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
     const result = await runKsail(['--config', project.configPath, 'push']);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/broken\.yaml:\d+:\d+ /);
+    expect(result.stdout).toMatch(/configmap\.yaml:\d+:\d+ /);
     expect(await tags(project.repository)).toEqual([]);
   });
 

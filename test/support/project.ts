@@ -56,5 +56,9 @@ export const createTestProject = async (options: {
   return { dir, configPath, sourceDir, project, repository: `${project}/app`, write, remove };
 };
 
-export const configMap = (name: string, data: Record<string, string>): string =>
-  stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+/**
+ * A ConfigMap manifest, in namespace `default` unless told otherwise: Flux's apply fails on a namespaced object
+ * without one when the source sets no targetNamespace, and validation says so before a push.
+ */
+export const configMap = (name: string, data: Record<string, string>, namespace = 'default'): string =>
+  stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data });

@@ -6,16 +6,24 @@ import { quickYamlCheck } from '../../../src/artifact/quick-check.js';
 import {
   findManifestProblems,
   formatProblem,
-  type ValidationInput,
+  type ManifestProblem,
   type YamlCheckers,
 } from '../../../src/artifact/validate.js';
+import { memoryInput } from './tree.js';
 import { DIVERGENT_READING, DIVERGENT_SYNTAX, INVALID, VALID, asFiles } from './yaml-corpus.js';
 
-const input = (files: Record<string, string>): ValidationInput => ({
-  sourceDir: '/src',
-  files: Object.entries(files).map(([path, text]) => ({ path, content: Buffer.from(text) })),
-  directories: new Set(),
-});
+const input = memoryInput;
+
+/** A kustomization that lists `files` (so Flux applies every one of them), a missing file, and PATCH. */
+const listing = (files: Record<string, string>): string =>
+  [
+    'resources:',
+    ...Object.keys(files).map((path) => `  - ${JSON.stringify(path)}`),
+    '  - missing.yaml',
+    'patches:',
+    '  - path: patch.yaml',
+    '',
+  ].join('\n');
 
 /** The exact check alone: what validation reported before the fast path existed. */
 const exactOnly: YamlCheckers = { quick: () => false, exact: checkYaml };
@@ -30,7 +38,6 @@ const naivelyValid = (text: string): boolean =>
     return object === null || [object.apiVersion, object.kind, object.metadata?.name].every((v) => !!v);
   });
 
-const KUSTOMIZATION = 'resources: [deployment.yaml, missing.yaml]\npatches:\n  - path: patch.yaml\n';
 const PATCH = '- op: add\n  path: /data/x\n  value: y\n';
 
 describe('quickYamlCheck', () => {
@@ -76,30 +83,49 @@ describe('findManifestProblems with the fast path', () => {
     ...asFiles('syntax', DIVERGENT_SYNTAX),
     ...asFiles('reading', DIVERGENT_READING),
   };
-  const everything = {
+  const manifests = {
     ...VALID,
     ...bad,
-    'kustomization.yaml': KUSTOMIZATION,
-    'patch.yaml': PATCH,
     'ok.json': '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}}',
     'bad.json': '{"apiVersion": "v1", "kind": "ConfigMap",}',
   };
+  const everything = { ...manifests, 'kustomization.yaml': listing(manifests), 'patch.yaml': PATCH };
 
   it('reports exactly what the exact check alone reports, message for message', async () => {
     const fast = await findManifestProblems(input(everything));
     const exact = await findManifestProblems(input(everything), undefined, exactOnly);
+    // The namespace problems included: the objects js-yaml reads are the ones the exact check reads.
     expect(fast).toEqual(exact);
-    const reported = [...new Set(fast.map((problem) => problem.file))].sort();
+    const namespace = (problem: ManifestProblem): boolean => problem.message.includes('has no namespace');
+    const reported = [...new Set(fast.filter((p) => !namespace(p)).map((problem) => problem.file))].sort();
     expect(reported).toEqual([...Object.keys(bad), 'bad.json', 'kustomization.yaml'].sort());
+    const missingLine = Object.keys(manifests).length + 2;
     expect(fast.map(formatProblem)).toContain(
-      'kustomization.yaml:1:30 resource "missing.yaml" does not exist; create it or remove it from resources',
+      `kustomization.yaml:${missingLine}:5 resource "missing.yaml" does not exist; create it or remove it from resources`,
     );
+    expect(
+      fast.filter(namespace).map((problem) => `${problem.file}:${problem.line}:${problem.column}`),
+    ).toEqual([
+      'multi.yaml:5:3',
+      'multi.yaml:16:3',
+      'configmap.yaml:4:3',
+      'windows.yaml:4:3',
+      'helm.yaml:4:3',
+      'ok.json:1:55',
+    ]);
   });
 
   it('never runs the exact check on a valid manifest, and runs it once on each invalid one', async () => {
     const valid = spied();
-    const validFiles = { ...VALID, 'kustomization.yaml': KUSTOMIZATION, 'patch.yaml': PATCH };
-    await findManifestProblems(input(validFiles), undefined, valid);
+    const validFiles = { ...VALID, 'kustomization.yaml': listing(VALID), 'patch.yaml': PATCH };
+    const problems = await findManifestProblems(
+      input(validFiles, { targetNamespace: 'apps' }),
+      undefined,
+      valid,
+    );
+    expect(problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/^kustomization\.yaml:\d+:5 resource "missing\.yaml" does not exist/),
+    ]);
     // Only on the kustomization, whose references need positions.
     expect(valid.exact.mock.calls.map(([, role]) => role)).toEqual(['kustomization']);
     expect(valid.quick).toHaveBeenCalledTimes(Object.keys(VALID).length + 1);

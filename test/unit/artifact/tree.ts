@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ValidationInput } from '../../../src/artifact/index.js';
 import { readLayer } from '../../support/tar-layer.js';
 import { tempDirs as tempDirsNamed, type TempDirs } from '../../support/temp-dirs.js';
 
@@ -21,8 +22,27 @@ export const writeTree = async (root: string, files: Record<string, string>): Pr
   }
 };
 
-export const configMap = (name: string): string =>
-  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  key: value\n`;
+/** A ConfigMap in `namespace` (none with `null`: Flux then fails unless something else sets one). */
+export const configMap = (name: string, namespace: string | null = 'default'): string =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${namespace === null ? '' : `  namespace: ${namespace}\n`}data:\n  key: value\n`;
 
 export const names = async (layer: Buffer): Promise<string[]> =>
   (await readLayer(layer)).map((entry) => entry.header.name);
+
+/** A validation input held in memory, `{ 'a/b.yaml': 'content' }`, with the directories the paths imply. */
+export const memoryInput = (
+  files: Record<string, string>,
+  options: Partial<ValidationInput> = {},
+): ValidationInput => ({
+  sourceDir: '/src',
+  files: Object.entries(files).map(([path, text]) => ({ path, content: Buffer.from(text) })),
+  directories: new Set(
+    Object.keys(files).flatMap((path) =>
+      path
+        .split('/')
+        .slice(0, -1)
+        .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+    ),
+  ),
+  ...options,
+});

@@ -58,7 +58,7 @@ describe('manifest validation', () => {
   it('reports a document without metadata.name at its metadata, in the right document', async () => {
     const text = `${configMap('first')}---\n# second\napiVersion: v1\nkind: Secret\nmetadata:\n  namespace: x\n---\n`;
     expect(await problemLines({ 'apps/app.yaml': text })).toEqual([
-      `apps/app.yaml:12:3 missing metadata.name; ${NEEDS}`,
+      `apps/app.yaml:13:3 missing metadata.name; ${NEEDS}`,
     ]);
   });
 
@@ -101,7 +101,9 @@ describe('manifest validation', () => {
       'b/list.yaml': '- one\n- two\n',
       'c.json': '{\n  "apiVersion": "v1",\n  "kind": "ConfigMap",\n}\n',
       'd.json': '{"apiVersion": "v1", "metadata": {"name": "d"}}',
-      'kustomization.yaml': 'resources:\n  - a.yaml\n  - gone/\n',
+      // Listed, so Flux applies (and judges) each of them: JSON too, as kustomize reads any file it is given.
+      'kustomization.yaml':
+        'resources:\n  - a.yaml\n  - b/broken.yaml\n  - b/list.yaml\n  - c.json\n  - d.json\n  - gone/\n',
     });
     const error = await buildError(dir);
     expect(error.code).toBe('manifest-invalid');
@@ -114,7 +116,7 @@ describe('manifest validation', () => {
         `b/list.yaml:1:1 document is a sequence, not a mapping; ${NEEDS}`,
         'c.json:4:1 invalid JSON: unexpected "}", expected a "quoted" key',
         `d.json:1:1 missing kind; ${NEEDS}`,
-        'kustomization.yaml:3:5 resource "gone/" does not exist; create it or remove it from resources',
+        'kustomization.yaml:7:5 resource "gone/" does not exist; create it or remove it from resources',
       ].join('\n'),
     );
     expect(error.details.problems).toEqual([
@@ -123,7 +125,7 @@ describe('manifest validation', () => {
       expect.objectContaining({ file: 'b/list.yaml', line: 1, column: 1 }),
       expect.objectContaining({ file: 'c.json', line: 4, column: 1 }),
       expect.objectContaining({ file: 'd.json', line: 1, column: 1 }),
-      expect.objectContaining({ file: 'kustomization.yaml', line: 3, column: 5 }),
+      expect.objectContaining({ file: 'kustomization.yaml', line: 7, column: 5 }),
     ]);
   });
 
@@ -133,9 +135,9 @@ describe('manifest validation', () => {
       'app.yaml': `---\n${configMap('app')}---\n# only a comment\n---\n`,
       'empty.yaml': '',
       'list.yaml': 'apiVersion: v1\nkind: List\nitems: []\n',
-      'app.json': '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}}',
+      'app.json': '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j", "namespace": "a"}}',
       'kustomization.yaml': [
-        'resources: [app.yaml, list.yaml, base]',
+        'resources: [app.yaml, list.yaml, app.json, base]',
         'patches:',
         '  - path: patch.yaml',
         '    target: {kind: ConfigMap}',

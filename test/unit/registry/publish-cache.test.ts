@@ -19,7 +19,7 @@ describe('publishSource validation cache', () => {
     });
     const cache = createValidationCache();
     const result = await publishSource({
-      source: resolvedSource(dir),
+      source: resolvedSource(dir, { targetNamespace: 'default' }),
       client: undefined,
       request: { dryRun: true },
       clock: systemClock,
