@@ -1,5 +1,5 @@
 // The daemon as users run it (`node dist/cli/main.js start`), with its event stream (GET /v1/events on the
-// control socket) and status, for the daemon and idle sections.
+// control socket) and status, for the daemon, idle and cluster sections.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -28,10 +28,19 @@ const getJson = (socketPath, path) =>
   });
 
 /**
- * Starts the daemon for `sources` ({name, path}) against the bench registry and the fake cluster, and waits until
- * its event stream is connected. Every event gets `receivedAt` (performance.now() in this process).
+ * Starts the daemon for `sources` ({name, path}, targetNamespace `default` unless given) against the bench registry
+ * and `cluster` ({kubeconfigPath, contextName?}: the fake or the real one), and waits until its event stream is
+ * connected. `config`: more keys of ksail-fluxd.yaml (fluxInterval, flux...). Every event gets `receivedAt`
+ * (performance.now() in this process).
  */
-export const startDaemon = async ({ dir, port, cluster, sources, quietPeriod = '250ms' }) => {
+export const startDaemon = async ({
+  dir,
+  port,
+  cluster,
+  sources,
+  quietPeriod = '250ms',
+  config: extra = {},
+}) => {
   await mkdir(dir, { recursive: true });
   const socketPath = join(dir, 'daemon.sock');
   const config = join(dir, 'ksail-fluxd.yaml');
@@ -47,7 +56,8 @@ export const startDaemon = async ({ dir, port, cluster, sources, quietPeriod = '
         socket: { path: socketPath },
         watch: { quietPeriod },
         log: { level: 'info', format: 'json' },
-        sources: sources.map((source) => ({ ...source, targetNamespace: 'default' })),
+        sources: sources.map((source) => ({ targetNamespace: 'default', ...source })),
+        ...extra,
       },
       null,
       2,
@@ -128,7 +138,7 @@ export const startDaemon = async ({ dir, port, cluster, sources, quietPeriod = '
       const ready =
         current.sources.length === sources.length &&
         current.sources.every((s) => s.state === 'idle' && s.lastVersion && s.tagPatched === true) &&
-        current.recentRequests.every((r) => r.outcome === 'succeeded' || r.outcome === 'failed');
+        current.recentRequests.every((r) => ['succeeded', 'failed', 'superseded'].includes(r.outcome));
       const lastEvent = events.at(-1)?.receivedAt ?? 0;
       if (ready && performance.now() - lastEvent >= quietMs) return current;
       await sleep(100);

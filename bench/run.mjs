@@ -1,23 +1,26 @@
 // `npm run bench`: speed targets of the issues, as medians and ratios. Runs against a real registry process
 // (Debian's docker-registry) on a random loopback port; the daemon sections add the fake Kubernetes API with
-// emulated Flux controllers (test/support/fake-cluster) in a child process.
-// Sections: push (issue #2), versions (issue #3), daemon = latency + burst (issue #5), idle (issue #5).
-// BENCH_SECTIONS=push,versions,daemon,idle selects (default all; `latency` or `burst` alone also work).
+// emulated Flux controllers (test/support/fake-cluster) in a child process, the cluster section a real
+// kube-apiserver with the real Flux controllers (test/support/real-cluster; skipped when they are not built).
+// Sections: push (issue #2), versions (issue #3), daemon = latency + burst (issue #5), idle (issue #5), cluster.
+// BENCH_SECTIONS=push,versions,daemon,idle,cluster selects (default all; `latency` or `burst` alone also work).
 // Other knobs: BENCH_RUNS (push/versions, default 7), BENCH_EDITS (default 20), BENCH_IDLE_SECONDS (default 30),
-// BENCH_DAEMON_NODE_ARGS (flags for the daemon's node, e.g. --cpu-prof).
+// BENCH_CLUSTER_EDITS (default 10), BENCH_DAEMON_NODE_ARGS (flags for the daemon's node, e.g. --cpu-prof),
+// KSAIL_FLUXD_CLUSTER_DIR (the real cluster's binaries, else `scripts/real-cluster/build.sh --cached` finds them).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killChildren, track } from './children.mjs';
+import { benchCluster } from './cluster.mjs';
 import { benchDaemon } from './daemon.mjs';
 import { startFakeCluster } from './fake-cluster.mjs';
 import { benchIdle } from './idle.mjs';
 import { benchPush } from './push.mjs';
 import { benchVersions } from './versions.mjs';
 
-const ALL = ['push', 'versions', 'daemon', 'idle'];
+const ALL = ['push', 'versions', 'daemon', 'idle', 'cluster'];
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -92,6 +95,7 @@ const main = async () => {
     if (parts.length > 0 || sections.includes('idle')) cluster = await startFakeCluster();
     if (parts.length > 0) await section('daemon', () => benchDaemon({ work, port, cluster, parts }));
     if (sections.includes('idle')) await section('idle', () => benchIdle({ work, port, cluster }));
+    if (sections.includes('cluster')) await section('cluster', () => benchCluster({ work, port }));
     console.log(
       `\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${load()}`,
     );
