@@ -5,8 +5,18 @@
 #  2. a Docker engine: starts dockerd in the background when none answers;
 #  3. the image registry:3: pulled, or, when the pull fails (no Docker Hub here), built locally from the
 #     docker-registry binary with `docker import`;
-#  4. node modules (npm ci).
+#  4. node modules (npm ci);
+#  5. with --real-cluster: the real cluster's binaries (etcd, kube-apiserver, source-controller,
+#     kustomize-controller, flux), built from pinned Go modules by scripts/real-cluster/build.sh, or reused from its
+#     cache. Without Go this fails under CI=true (the real-cluster tests must run there) and warns elsewhere.
 set -euo pipefail
+real_cluster=false
+for arg in "$@"; do
+  case "$arg" in
+    --real-cluster) real_cluster=true ;;
+    *) printf '[ci-setup] unknown option %s (known: --real-cluster)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '[ci-setup] %s\n' "$*" >&2; }
 SUDO=""
@@ -62,5 +72,16 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node modules"
   npm ci --no-audit --no-fund >/dev/null
+fi
+
+if $real_cluster; then
+  if command -v go >/dev/null 2>&1; then
+    bash "$(dirname "$0")/real-cluster/build.sh" >/dev/null
+  elif [ -n "${CI:-}" ]; then
+    log "CI is set but Go is not installed, so the real cluster cannot be built; install Go 1.26"
+    exit 1
+  else
+    log "Go is not installed: the real-cluster tests will be skipped (install Go 1.26 to run them)"
+  fi
 fi
 log "ready"
