@@ -14,6 +14,9 @@ import { specTag, type KubeObject } from './kube-object.js';
  * - `status.observedGeneration` moves only on success (and on Stalled): a failure leaves it at the last good
  *   generation, or at the CRD default -1 for a new object. The Ready condition's own `observedGeneration` moves on
  *   every run (`conditions.Set`). So whether Ready is about the current spec is read from the condition.
+ * - fluxcd/pkg/runtime's patch helper writes the conditions first and the rest of status (the token, the artifact,
+ *   observedGeneration) in a second request (patch.go `Helper.Patch`): once our token is visible, the conditions
+ *   beside it are already the ones of that run.
  */
 export type Evaluation =
   | { state: 'done'; revision: string }

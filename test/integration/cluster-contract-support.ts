@@ -75,7 +75,7 @@ export interface Session {
     files: Record<string, string>,
     tag?: string,
   ): Promise<{ name: string; pushed: PushedTestArtifact }>;
-  /** Polls until the Kustomization is Ready with `Applied revision: <revision>`. */
+  /** Polls until the Kustomization is Ready with `Applied revision: <revision>` and lastAppliedRevision set. */
   applied(name: string, revision: string, timeout?: number): Promise<KubeObject>;
   /** The ConfigMaps in the namespace: name → data. */
   configMaps(): Promise<Record<string, Record<string, string>>>;
@@ -172,11 +172,14 @@ export const openSession = async (kubeconfigPath: string): Promise<Session> => {
       until(
         'Kustomization',
         name,
-        (o) =>
+        // The conditions and the rest of status are two writes (fluxcd/pkg/runtime patch.go): wait for both.
+        (o) => {
           expect(condition(o, 'Ready')).toMatchObject({
             status: 'True',
             message: `Applied revision: ${revision}`,
-          }),
+          });
+          expect(o.status?.lastAppliedRevision).toBe(revision);
+        },
         timeout,
       ),
     configMaps: async () => {

@@ -45,7 +45,11 @@ const contract = (target: ClusterTarget): void => {
     expect(condition(failed, 'Ready')).toMatchObject({ status: 'False', observedGeneration: 1 });
     // source-controller retries failures by itself (exponential backoff from 750 ms): no new request needed.
     const pushed = await s.push('1.0.0', { 'cm.yaml': configMap('a') });
-    const ready = await s.until(OCI, name, (o) => expect(condition(o, 'Ready')?.status).toBe('True'));
+    // Conditions, then the rest of status, in two writes (fluxcd/pkg/runtime patch.go): wait for both.
+    const ready = await s.until(OCI, name, (o) => {
+      expect(condition(o, 'Ready')?.status).toBe('True');
+      expect(o.status?.observedGeneration).toBe(1);
+    });
     const message = `stored artifact for digest '${pushed.revision}'`;
     expect(pushed.revision).toBe(`1.0.0@${pushed.manifestDigest}`);
     expect(ready.status?.artifact?.revision).toBe(pushed.revision);
@@ -291,7 +295,12 @@ const contract = (target: ClusterTarget): void => {
     const name = s.name('src');
     const url = `${s.url}:1.0.0`;
     await s.source(name, { url, ref: { tag: '1.0.0' } });
-    const stalled = await s.until(OCI, name, (o) => expect(condition(o, 'Stalled')?.status).toBe('True'));
+    // fluxcd/pkg/runtime's patch helper writes the conditions first and the rest of status in a second request
+    // (patch.go Patch), so a reader can see the stall before observedGeneration: wait for both.
+    const stalled = await s.until(OCI, name, (o) => {
+      expect(condition(o, 'Stalled')?.status).toBe('True');
+      expect(o.status?.observedGeneration).toBe(1);
+    });
     // go-containerregistry's name.NewRepository rejects the ':' before Flux's own "must not contain a tag" check.
     const repository = url.replace(/^oci:\/\/[^/]+\//, '');
     const message = `URL validation failed for '${url}': repository can only contain the characters \`abcdefghijklmnopqrstuvwxyz0123456789_-./\`: ${repository}`;

@@ -158,7 +158,9 @@ export const specOf = (object: KObject): JsonObject => (isObject(object['spec'])
 
 /**
  * fluxcd/pkg/runtime/patch SerialPatcher for the status: writes the controller's working copy through the status
- * subresource (only the controller writes status, so the copy is the diff). Undefined when the object is gone.
+ * subresource (only the controller writes status, so the copy is the diff). Like `Helper.Patch` (patch.go), the
+ * conditions go first and the rest of status (lastHandledReconcileAt, artifact, observedGeneration...) in a second
+ * write, so a watcher can see new conditions beside old status fields. Undefined when the object is gone.
  */
 export const patchStatus = (
   api: ObjectApi,
@@ -167,13 +169,16 @@ export const patchStatus = (
   manager: string,
   status: JsonObject,
 ): KObject | undefined => {
-  const current = api.find(type, object.metadata.namespace, object.metadata.name ?? '');
+  const options = { fieldManager: manager, subresource: 'status' } as const;
+  const find = () => api.find(type, object.metadata.namespace, object.metadata.name ?? '');
+  const current = find();
   if (!current) return undefined;
-  return api.update(
-    type,
-    { ...current, status: clone(status) },
-    { fieldManager: manager, subresource: 'status' },
-  );
+  if ('conditions' in status) {
+    const conditionsOnly = { ...statusOf(current), conditions: clone(status['conditions']) };
+    api.update(type, { ...current, status: conditionsOnly }, options);
+  }
+  const updated = find();
+  return updated && api.update(type, { ...updated, status: clone(status) }, options);
 };
 
 export const hasFinalizer = (object: KObject): boolean =>
