@@ -8,8 +8,8 @@ import { writeSource, median, resolvedSource } from './fixtures.mjs';
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
 const load = async () => {
-  const { publishSource } = await import('../dist/registry/publish.js');
-  const { createRegistryClient } = await import('../dist/registry/client.js');
+  const { publishSource } = await import('../dist/publish/publish-source.js');
+  const { createRegistryClient } = await import('../dist/registry/client/client.js');
   const { systemClock } = await import('../dist/clock.js');
   const { createSilentLogger } = await import('../dist/logger.js');
   return { publishSource, createRegistryClient, systemClock, createSilentLogger };

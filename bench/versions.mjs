@@ -14,8 +14,8 @@ const PUSH_RATIO_TARGET = 1.5;
 const MAIN = new URL('../dist/cli/main.js', import.meta.url).pathname;
 
 const load = async () => {
-  const { publishSource } = await import('../dist/registry/publish.js');
-  const { createRegistryClient } = await import('../dist/registry/client.js');
+  const { publishSource } = await import('../dist/publish/publish-source.js');
+  const { createRegistryClient } = await import('../dist/registry/client/client.js');
   const { listVersions } = await import('../dist/registry/versions.js');
   const { systemClock } = await import('../dist/clock.js');
   const { createSilentLogger } = await import('../dist/logger.js');

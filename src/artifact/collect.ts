@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { KsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { LayeredIgnoreMatcher, SOURCE_IGNORE_FILE, type IgnoreVerdict } from './ignore.js';
-import { createLimiter, type Limiter } from './limit.js';
+import { createLimiter, type Limiter } from '../concurrency.js';
 
 export interface CollectedFile {
   /** Relative to the source directory, `/`-separated. */

@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { createLimiter } from './limit.js';
+import { createLimiter } from '../concurrency.js';
 
 /** Flux's `flux push artifact --ignore-paths` default: sourceignore.ExcludeVCS plus sourceignore.ExcludeExt. */
 export const FLUX_DEFAULT_IGNORES: readonly string[] = [

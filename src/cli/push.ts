@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { ResolvedConfig } from '../config/schema.js';
-import { afterPush, type AfterPushResult } from '../flux/after-push.js';
+import { afterPush, type AfterPushResult } from '../publish/after-push.js';
 import { KsailError } from '../errors.js';
 import { fluxEnabled } from '../model/cluster-config.js';
 import type { Logger } from '../logger.js';
 import { BUMP_POLICIES, type BumpPolicy } from '../model/oci-artifact.js';
-import type { RegistryClient } from '../registry/client.js';
-import { ensureRegistry } from '../registry/ensure.js';
-import { pushLock } from '../registry/lock.js';
-import { registryLockDir } from '../registry/runtime-settings.js';
-import { publishSource } from '../registry/publish.js';
-import type { PublishResult } from '../registry/publish-types.js';
+import type { RegistryClient } from '../registry/client/client.js';
+import { ensureRegistry } from '../registry/runtime/ensure.js';
+import { pushLock } from '../registry/runtime/lock.js';
+import { registryLockDir } from '../registry/runtime/settings.js';
+import { publishSource } from '../publish/publish-source.js';
+import type { PublishResult } from '../publish/publish-types.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 import { formatBytes, registryClientFor, selectSources, shortDigest } from './sources.js';
 

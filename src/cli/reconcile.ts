@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { KsailError } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
-import { tryDaemonReconcile } from '../daemon/control-client.js';
-import type { RequestView } from '../daemon/control-types.js';
-import { resolveSocketPath } from '../daemon/socket-path.js';
+import { tryDaemonReconcile } from '../daemon/control/control-client.js';
+import type { RequestView } from '../daemon/control/control-types.js';
+import { resolveSocketPath } from '../daemon/control/socket-path.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 import { formatReconcileOutcome, isSuperseded, reconcileDirect } from './reconcile-direct.js';
 

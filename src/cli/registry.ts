@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config/schema.js';
-import { selectRuntime } from '../registry/runtime.js';
-import type { RuntimeDeps } from '../registry/runtime-types.js';
-import { formatRegistryStatus, registryStatus } from '../registry/registry-status.js';
+import { selectRuntime } from '../registry/runtime/select.js';
+import type { RuntimeDeps } from '../registry/runtime/types.js';
+import { formatRegistryStatus, registryStatus } from '../registry/runtime/status.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 
 export const runtimeDepsFor = (context: CommandContext, config: ResolvedConfig): RuntimeDeps => ({

@@ -3,7 +3,7 @@ import { KsailError } from '../errors.js';
 import { closest } from '../config/suggest.js';
 import type { Logger } from '../logger.js';
 import { registryEndpoint } from '../model/oci-registry.js';
-import { createRegistryClient, type RegistryClient } from '../registry/client.js';
+import { createRegistryClient, type RegistryClient } from '../registry/client/client.js';
 import type { CommandContext } from './context.js';
 
 /** The sources a command names, or all of them; unknown names are usage errors with a suggestion. */

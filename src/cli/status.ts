@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { createControlClient, type ControlClient } from '../daemon/control-client.js';
-import type { DaemonStatus, RequestView, SourceStatus } from '../daemon/control-types.js';
-import { resolveSocketPath } from '../daemon/socket-path.js';
+import { createControlClient, type ControlClient } from '../daemon/control/control-client.js';
+import type { DaemonStatus, RequestView, SourceStatus } from '../daemon/control/control-types.js';
+import { resolveSocketPath } from '../daemon/control/socket-path.js';
 import { isKsailError, KsailError } from '../errors.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 import { shortDigest } from './sources.js';

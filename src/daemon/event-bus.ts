@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { DaemonEvent } from './control-types.js';
+import type { DaemonEvent } from './control/control-types.js';
 
 export type DaemonEventType = DaemonEvent['type'];
 

@@ -1,21 +1,21 @@
 import { createIgnoreMatcher } from '../artifact/ignore.js';
-import { createLimiter } from '../artifact/limit.js';
+import { createLimiter } from '../concurrency.js';
 import { createValidationCache, type ValidationCache } from '../artifact/validation-cache.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { fluxEnabled } from '../model/cluster-config.js';
-import { createRegistryClient } from '../registry/client.js';
-import { ensureRegistry, ensureRuntime, keepProcessRegistry } from '../registry/ensure.js';
-import type { RegistryRuntime } from '../registry/runtime-types.js';
-import { pushLock } from '../registry/lock.js';
-import { publishSource } from '../registry/publish.js';
-import { registryLockDir } from '../registry/runtime-settings.js';
-import { startControlServer } from './control-server.js';
+import { createRegistryClient } from '../registry/client/client.js';
+import { ensureRegistry, ensureRuntime, keepProcessRegistry } from '../registry/runtime/ensure.js';
+import type { RegistryRuntime } from '../registry/runtime/types.js';
+import { pushLock } from '../registry/runtime/lock.js';
+import { publishSource } from '../publish/publish-source.js';
+import { registryLockDir } from '../registry/runtime/settings.js';
+import { startControlServer } from './control/control-server.js';
 import type { DaemonDeps } from './create-daemon.js';
-import { dirWatcherFactory } from './dir-watcher.js';
-import { createFluxDriver } from './flux-driver.js';
+import { dirWatcherFactory } from './watch/dir-watcher.js';
+import { createFluxDriver } from './cluster-sync/flux-driver.js';
 
 /**
  * Builds running at once, daemon-wide. At start-up every source builds; ten at once left a heap twice the live

@@ -1,11 +1,11 @@
-import { createLimiter } from '../artifact/limit.js';
+import { createLimiter } from '../concurrency.js';
 import type { Clock } from '../clock.js';
 import { describeError, isKsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sortVersionsDescending } from '../model/oci-artifact.js';
-import type { RegistryClient } from './client.js';
-import { withGcLock } from './lock.js';
-import type { RegistryRuntime } from './runtime-types.js';
+import type { RegistryClient } from './client/client.js';
+import { withGcLock } from './runtime/lock.js';
+import type { RegistryRuntime } from './runtime/types.js';
 
 export interface TaggedManifest {
   tag: string;

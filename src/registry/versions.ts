@@ -1,7 +1,7 @@
 import { ANNOTATION_CREATED, ANNOTATION_REVISION } from '../artifact/manifest.js';
-import { createLimiter } from '../artifact/limit.js';
+import { createLimiter } from '../concurrency.js';
 import { sortVersionsDescending } from '../model/oci-artifact.js';
-import type { RegistryClient } from './client.js';
+import type { RegistryClient } from './client/client.js';
 
 export interface VersionInfo {
   version: string;

@@ -5,8 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inject, vi } from 'vitest';
-import { createControlClient, type ControlClient } from '../../src/daemon/control-client.js';
-import { DaemonEvent, type DaemonStatus, type SourceStatus } from '../../src/daemon/control-types.js';
+import { createControlClient, type ControlClient } from '../../src/daemon/control/control-client.js';
+import { DaemonEvent, type DaemonStatus, type SourceStatus } from '../../src/daemon/control/control-types.js';
 import type { FakeCluster } from '../support/fake-cluster/index.js';
 import { createTestProject, type TestProject } from '../support/project.js';
 

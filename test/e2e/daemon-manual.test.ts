@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { ReconcileResponse } from '../../src/daemon/control-types.js';
+import type { ReconcileResponse } from '../../src/daemon/control/control-types.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
 import { configMap, KUSTOMIZATION } from '../support/project.js';
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { DaemonEvent, ReconcileResponse } from '../../src/daemon/control-types.js';
+import type { DaemonEvent, ReconcileResponse } from '../../src/daemon/control/control-types.js';
 import { configMap } from '../support/project.js';
 import { describeRealCluster, type RealClusterInfo } from '../support/real-cluster/index.js';
 import { realClusterView, uniqueName, type RealClusterView } from '../support/real-cluster/view.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerApplyCommand } from '../../src/cli/apply.js';
 import { registerReconcileCommand } from '../../src/cli/reconcile.js';
 import { systemClock } from '../../src/clock.js';
-import { afterPush } from '../../src/flux/after-push.js';
+import { afterPush } from '../../src/publish/after-push.js';
 import { runKsail } from '../support/run-cli.js';
 import { appliedMessage, logger, startFluxFixture, type FluxFixture } from './flux-support.js';
 

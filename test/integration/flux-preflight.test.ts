@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import { afterPush } from '../../src/flux/after-push.js';
+import { afterPush } from '../../src/publish/after-push.js';
 import { createKubeAdapter } from '../../src/flux/create-kube-adapter.js';
 import { fluxPreflight } from '../../src/flux/preflight.js';
 import { freePort } from '../support/free-port.js';

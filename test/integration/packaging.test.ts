@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { whichIn } from '../../src/registry/runtime.js';
+import { whichIn } from '../../src/registry/runtime/select.js';
 import { TEST_LABEL, dockerAvailable } from '../support/test-registry.js';
 
 /**

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { createSilentLogger } from '../../src/logger.js';
-import { createRegistryClient } from '../../src/registry/client.js';
-import { publishSource } from '../../src/registry/publish.js';
+import { createRegistryClient } from '../../src/registry/client/client.js';
+import { publishSource } from '../../src/publish/publish-source.js';
 import { resolvedSource } from '../support/resolved-source.js';
 
 const endpoint = inject('registryEndpoint');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KsailError } from '../../src/errors.js';
-import { createRegistryClient, type RegistryClient } from '../../src/registry/client.js';
+import { createRegistryClient, type RegistryClient } from '../../src/registry/client/client.js';
 import { startFaultyProxy, type FaultyProxy } from '../support/faulty-proxy.js';
 import { freePort } from '../support/free-port.js';
 import { rejectionOf } from '../support/rejection.js';

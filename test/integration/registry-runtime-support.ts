@@ -5,7 +5,7 @@ import Dockerode from 'dockerode';
 import { systemClock } from '../../src/clock.js';
 import { Config, type ResolvedConfig } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/logger.js';
-import type { RuntimeDeps } from '../../src/registry/runtime-types.js';
+import type { RuntimeDeps } from '../../src/registry/runtime/types.js';
 import { pushFluxManifest } from '../support/push-test-artifact.js';
 import { TEST_LABEL } from '../support/test-registry.js';
 

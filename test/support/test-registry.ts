@@ -2,7 +2,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive } from '../../src/registry/runtime-process-files.js';
+import { isAlive } from '../../src/registry/runtime/process-files.js';
 import { freePort } from './free-port.js';
 
 /**

@@ -4,7 +4,7 @@ import { readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { isAlive } from '../../../src/registry/runtime-process-files.js';
+import { isAlive } from '../../../src/registry/runtime/process-files.js';
 
 /**
  * The real cluster's processes: started from argument arrays, logged to files, recorded in a pid file under the

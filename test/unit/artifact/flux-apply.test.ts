@@ -3,7 +3,7 @@ import { buildLayer, checkManifests, formatProblem } from '../../../src/artifact
 import { systemClock } from '../../../src/clock.js';
 import { isKsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import { publishSource } from '../../../src/registry/publish.js';
+import { publishSource } from '../../../src/publish/publish-source.js';
 import { resolvedSource } from '../../support/resolved-source.js';
 import { configMap, memoryInput, tempDirs, writeTree } from './tree.js';
 

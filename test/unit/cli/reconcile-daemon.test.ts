@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/program.js';
 import { registerReconcileCommand } from '../../../src/cli/reconcile.js';
-import { startControlServer, type ControlServer } from '../../../src/daemon/control-server.js';
+import { startControlServer, type ControlServer } from '../../../src/daemon/control/control-server.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { createFakeControl, tempDir, type FakeControl } from '../daemon/control-fake.js';
 

@@ -5,8 +5,8 @@ import { registerEventsCommand } from '../../../src/cli/events.js';
 import { registerPauseResumeCommands } from '../../../src/cli/pause-resume.js';
 import { runCli } from '../../../src/cli/program.js';
 import { registerStatusCommand } from '../../../src/cli/status.js';
-import { startControlServer, type ControlServer } from '../../../src/daemon/control-server.js';
-import { DaemonStatus } from '../../../src/daemon/control-types.js';
+import { startControlServer, type ControlServer } from '../../../src/daemon/control/control-server.js';
+import { DaemonStatus } from '../../../src/daemon/control/control-types.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { createFakeControl, tempDir, type FakeControl } from './control-fake.js';
 

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createControlClient, tryDaemonReconcile } from '../../../src/daemon/control-client.js';
-import { startControlServer, type ControlServer } from '../../../src/daemon/control-server.js';
-import type { DaemonEvent } from '../../../src/daemon/control-types.js';
+import { createControlClient, tryDaemonReconcile } from '../../../src/daemon/control/control-client.js';
+import { startControlServer, type ControlServer } from '../../../src/daemon/control/control-server.js';
+import type { DaemonEvent } from '../../../src/daemon/control/control-types.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { httpCall } from '../../support/socket-http.js';

@@ -8,7 +8,7 @@ import type {
   PushBody,
   ReconcileBody,
   RequestView,
-} from '../../../src/daemon/control-types.js';
+} from '../../../src/daemon/control/control-types.js';
 import { KsailError } from '../../../src/errors.js';
 
 /** A DaemonControl double for the control server tests: records calls, emits events on demand. */

@@ -6,8 +6,8 @@ import {
   ErrorBody,
   ReconcileResponse,
   RequestView,
-} from '../../../src/daemon/control-types.js';
-import { startControlServer, type ControlServer } from '../../../src/daemon/control-server.js';
+} from '../../../src/daemon/control/control-types.js';
+import { startControlServer, type ControlServer } from '../../../src/daemon/control/control-server.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { httpCall, postJson, rawExchange } from '../../support/socket-http.js';

@@ -2,14 +2,14 @@ import { execa } from 'execa';
 import { chmod, lstat, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createControlClient } from '../../../src/daemon/control-client.js';
-import { startControlServer, type ControlServer } from '../../../src/daemon/control-server.js';
-import { probeSocket } from '../../../src/daemon/socket-claim.js';
+import { createControlClient } from '../../../src/daemon/control/control-client.js';
+import { startControlServer, type ControlServer } from '../../../src/daemon/control/control-server.js';
+import { probeSocket } from '../../../src/daemon/control/socket-claim.js';
 import {
   assertSocketPathLength,
   resolveSocketPath,
   socketPathLimit,
-} from '../../../src/daemon/socket-path.js';
+} from '../../../src/daemon/control/socket-path.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { createFakeControl, tempDir } from './control-fake.js';

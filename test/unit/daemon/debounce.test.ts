@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDebouncer } from '../../../src/daemon/debounce.js';
+import { createDebouncer } from '../../../src/daemon/watch/debounce.js';
 import { systemScheduler } from '../../../src/daemon/scheduler.js';
 
 describe('createDebouncer', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createIgnoreMatcher } from '../../../src/artifact/ignore.js';
-import { dirWatcherFactory } from '../../../src/daemon/dir-watcher.js';
+import { dirWatcherFactory } from '../../../src/daemon/watch/dir-watcher.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 

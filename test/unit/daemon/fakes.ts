@@ -1,15 +1,19 @@
 import { systemClock } from '../../../src/clock.js';
 import { Config, type ResolvedConfig, type ResolvedSource } from '../../../src/config/schema.js';
-import type { DaemonEvent } from '../../../src/daemon/control-types.js';
+import type { DaemonEvent } from '../../../src/daemon/control/control-types.js';
 import { createDaemon, type DaemonDeps } from '../../../src/daemon/create-daemon.js';
-import type { FileWatcher, WatchOptions } from '../../../src/daemon/file-watcher.js';
-import type { FluxDriver, ReconcileResult, TagMoveOptions } from '../../../src/daemon/flux-driver-types.js';
-import type { Publisher, PublishProgress } from '../../../src/daemon/source-pipeline.js';
+import type { FileWatcher, WatchOptions } from '../../../src/daemon/watch/file-watcher.js';
+import type {
+  FluxDriver,
+  ReconcileResult,
+  TagMoveOptions,
+} from '../../../src/daemon/cluster-sync/flux-driver-types.js';
+import type { Publisher, PublishProgress } from '../../../src/daemon/pipeline/source-pipeline.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import type { OCIRegistry } from '../../../src/model/oci-registry.js';
 import type { ReconciliationRequest } from '../../../src/model/reconciliation-request.js';
-import type { PublishResult } from '../../../src/registry/publish-types.js';
+import type { PublishResult } from '../../../src/publish/publish-types.js';
 
 /** A resolved config with the given sources (paths under /srv/test). */
 export const makeConfig = (names: readonly string[], raw: Record<string, unknown> = {}): ResolvedConfig => {

@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/clock.js';
 import { createEventBus } from '../../../src/daemon/event-bus.js';
 import { systemScheduler } from '../../../src/daemon/scheduler.js';
-import { SourcePipeline } from '../../../src/daemon/source-pipeline.js';
+import { SourcePipeline } from '../../../src/daemon/pipeline/source-pipeline.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import type { PublishResult } from '../../../src/registry/publish-types.js';
+import type { PublishResult } from '../../../src/publish/publish-types.js';
 import { FakePublisher, makeConfig } from './fakes.js';
 
 const setup = (options: { paused?: () => boolean } = {}) => {

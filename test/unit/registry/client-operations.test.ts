@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createRegistryClient, nextLink, type RegistryClientOptions } from '../../../src/registry/client.js';
+import {
+  createRegistryClient,
+  nextLink,
+  type RegistryClientOptions,
+} from '../../../src/registry/client/client.js';
 import {
   createFakeFetch,
   createInstantClock,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KsailError } from '../../../src/errors.js';
-import { createRegistryClient } from '../../../src/registry/client.js';
-import { parseRetryAfter } from '../../../src/registry/retry.js';
+import { createRegistryClient } from '../../../src/registry/client/client.js';
+import { parseRetryAfter } from '../../../src/registry/client/retry.js';
 import {
   createFakeFetch,
   createInstantClock,

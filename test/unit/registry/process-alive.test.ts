@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { isAlive, type ProcessProbe } from '../../../src/registry/runtime-process-files.js';
+import { isAlive, type ProcessProbe } from '../../../src/registry/runtime/process-files.js';
 
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(code), { code });
 

@@ -1,9 +1,9 @@
 import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { nonLoopbackBindings, isPortConflict } from '../../../src/registry/runtime-docker-container.js';
-import { demuxDockerOutput } from '../../../src/registry/runtime-docker-exec.js';
-import { dockerState } from '../../../src/registry/runtime-docker-state.js';
-import type { RegistrySettings } from '../../../src/registry/runtime-settings.js';
+import { nonLoopbackBindings, isPortConflict } from '../../../src/registry/runtime/docker-container.js';
+import { demuxDockerOutput } from '../../../src/registry/runtime/docker-exec.js';
+import { dockerState } from '../../../src/registry/runtime/docker-state.js';
+import type { RegistrySettings } from '../../../src/registry/runtime/settings.js';
 
 const settings: RegistrySettings = {
   name: 'local-registry',

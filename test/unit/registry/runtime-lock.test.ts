@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isKsailError } from '../../../src/errors.js';
-import { withGcLock, withPushLock } from '../../../src/registry/lock.js';
+import { withGcLock, withPushLock } from '../../../src/registry/runtime/lock.js';
 import { createFakeClock, type FakeClock } from '../flux/fake-clock.js';
 
 const deferred = () => {

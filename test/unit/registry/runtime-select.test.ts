@@ -7,11 +7,11 @@ import { systemClock } from '../../../src/clock.js';
 import { Config, type ResolvedConfig } from '../../../src/config/schema.js';
 import { isKsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
-import { ensureRegistry } from '../../../src/registry/ensure.js';
-import { registryStatus } from '../../../src/registry/registry-status.js';
-import { selectRuntime, whichIn } from '../../../src/registry/runtime.js';
-import { registrySettings } from '../../../src/registry/runtime-settings.js';
-import type { RuntimeDeps } from '../../../src/registry/runtime-types.js';
+import { ensureRegistry } from '../../../src/registry/runtime/ensure.js';
+import { registryStatus } from '../../../src/registry/runtime/status.js';
+import { selectRuntime, whichIn } from '../../../src/registry/runtime/select.js';
+import { registrySettings } from '../../../src/registry/runtime/settings.js';
+import type { RuntimeDeps } from '../../../src/registry/runtime/types.js';
 import { freePort } from '../../support/free-port.js';
 import { rejectionOf } from '../../support/rejection.js';
 

@@ -1,0 +1,39 @@
+import type { ResolvedSource } from '../../config/schema.js';
+import type { ErrorCode } from '../../errors.js';
+import type { ReconciliationRequest } from '../../model/reconciliation-request.js';
+
+/** Per source, what a reconcile achieved. */
+export interface ReconcileResult {
+  source: string;
+  /** The revision Flux applied (`<tag>@<digest>`). */
+  revision?: string;
+  error?: string;
+  /** The error's code: `reconcile-superseded` when a newer version took over. */
+  code?: ErrorCode;
+  /** The version that took over. */
+  supersededBy?: string;
+  durations?: Record<string, number>;
+}
+
+export interface TagMoveOptions {
+  /** Manual mode: suspend the Kustomization first, so Flux applies the new tag only at the next reconcile. */
+  hold?: boolean;
+  /** Ends the write's conflict and transient-error retries (the daemon is stopping). */
+  signal?: AbortSignal;
+}
+
+/**
+ * What the daemon needs from Flux (implemented on top of src/flux in flux-driver.ts). Every method throws
+ * KsailError('cluster-unreachable') when the API server does not answer, which the daemon retries; other codes
+ * ('reconcile-failed', 'reconcile-timeout', 'flux-missing', 'cluster-http') are reported.
+ */
+export interface FluxDriver {
+  /** Server-side applies the source's OCIRepository (at `version`) and Kustomization. */
+  ensureResources(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void>;
+  /** Sets the OCIRepository's `spec.ref.tag`; recreates the objects when they were deleted. */
+  patchTag(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void>;
+  /** Requests a reconcile of the targets and waits until Flux applied the expected revision. */
+  reconcile(request: ReconciliationRequest, signal?: AbortSignal): Promise<ReconcileResult[]>;
+  /** Stops open watches. */
+  close?(): void;
+}

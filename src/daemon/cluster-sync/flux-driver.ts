@@ -1,0 +1,150 @@
+import type { Clock } from '../../clock.js';
+import type { ResolvedConfig, ResolvedSource } from '../../config/schema.js';
+import { isKsailError, type KsailError } from '../../errors.js';
+import { applyResources } from '../../flux/apply.js';
+import { holdKustomization } from '../../flux/hold.js';
+import { createKubeAdapter } from '../../flux/create-kube-adapter.js';
+import { fluxSettingsOf, type FluxSettings } from '../../flux/generate.js';
+import type { KubeAdapter } from '../../flux/kube-adapter.js';
+import { patchTag } from '../../flux/patch-tag.js';
+import { ensureFluxInstalled } from '../../flux/preflight.js';
+import { reconcileRequest } from '../../flux/reconcile.js';
+import { createRequestedAtTokens } from '../../flux/requested-at.js';
+import type { Logger } from '../../logger.js';
+import { parseDuration } from '../../model/duration.js';
+import type { OCIRegistry } from '../../model/oci-registry.js';
+import type { FluxDriver, TagMoveOptions } from './flux-driver-types.js';
+
+export interface FluxDriverOptions {
+  config: ResolvedConfig;
+  registry: OCIRegistry;
+  clock: Clock;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  /** Default: client-node on the configured kubeconfig and context. */
+  createAdapter?: () => KubeAdapter;
+}
+
+/**
+ * The daemon's FluxDriver on top of src/flux. The Kubernetes client is created on first use, so a missing
+ * kubeconfig or a cluster that is not up yet is a `cluster-unreachable` the daemon retries, not a start-up failure.
+ * The Flux preflight (CRDs, namespace) runs once, before the first write.
+ */
+export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { close(): void } => {
+  const { config, clock, logger } = options;
+  const { namespace } = config.flux;
+  const settings: FluxSettings = {
+    ...fluxSettingsOf(config),
+    inClusterEndpoint: options.registry.inClusterEndpoint,
+  };
+  const tokens = createRequestedAtTokens({ now: () => clock.now() });
+  let adapter: KubeAdapter | undefined;
+  let preflight: Promise<void> | undefined;
+
+  const kube = (): KubeAdapter =>
+    (adapter ??=
+      options.createAdapter?.() ??
+      createKubeAdapter({
+        kubeconfigPath: config.cluster.kubeconfig,
+        context: config.cluster.context,
+        env: options.env,
+        logger,
+      }));
+
+  const ready = async (): Promise<KubeAdapter> => {
+    const client = kube();
+    preflight ??= ensureFluxInstalled(client, namespace).catch((error: unknown) => {
+      preflight = undefined;
+      throw error;
+    });
+    await preflight;
+    return client;
+  };
+
+  const hold = async (
+    client: KubeAdapter,
+    source: ResolvedSource,
+    options?: TagMoveOptions,
+  ): Promise<void> => {
+    if (options?.hold) {
+      await holdKustomization(client, {
+        namespace,
+        name: source.name,
+        clock,
+        logger,
+        signal: options.signal,
+      });
+    }
+  };
+
+  const apply = async (source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> => {
+    const client = await ready();
+    await hold(client, source, options);
+    const results = await applyResources(client, {
+      sources: [source],
+      settings,
+      versions: { [source.name]: version },
+      // The registry's version is the one to run: after a restart the cluster may still point at an older tag.
+      moveTags: true,
+      clock,
+      logger,
+    });
+    for (const result of results.filter((entry) => entry.action === 'skipped')) {
+      logger.warn('Flux object not applied', {
+        source: source.name,
+        kind: result.kind,
+        reason: result.reason,
+      });
+    }
+  };
+
+  return {
+    ensureResources: apply,
+
+    patchTag: async (source, version, options) => {
+      const client = await ready();
+      await hold(client, source, options);
+      await patchTag(client, {
+        namespace,
+        name: source.name,
+        tag: version,
+        clock,
+        logger,
+        signal: options?.signal,
+        // Someone deleted the objects: put them back at this version.
+        recreate: (tag) => apply(source, tag),
+      });
+    },
+
+    reconcile: async (request, signal) => {
+      const outcomes = await reconcileRequest(await ready(), request, {
+        clock,
+        logger,
+        tokens,
+        timeoutMs: parseDuration(config.flux.reconcileTimeout, 'flux.reconcileTimeout'),
+        signal,
+        concurrency: config.flux.concurrency,
+      });
+      // The cluster went away mid-request: the daemon retries the whole request when it is back.
+      const unreachable = outcomes.find(
+        (outcome): outcome is { ok: false; source: string; error: KsailError } =>
+          !outcome.ok && isKsailError(outcome.error, 'cluster-unreachable'),
+      );
+      if (unreachable) throw unreachable.error;
+      return outcomes.map((outcome) =>
+        outcome.ok
+          ? { source: outcome.source, revision: outcome.revision, durations: { ...outcome.durations } }
+          : {
+              source: outcome.source,
+              error: outcome.error.message,
+              code: outcome.error.code,
+              ...(typeof outcome.error.details.supersededBy === 'string'
+                ? { supersededBy: outcome.error.details.supersededBy }
+                : {}),
+            },
+      );
+    },
+
+    close: () => adapter?.close(),
+  };
+};

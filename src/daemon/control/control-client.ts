@@ -1,0 +1,285 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { z } from 'zod';
+import { KsailError, isKsailError, type ErrorCode } from '../../errors.js';
+import {
+  DaemonEvent,
+  DaemonStatus,
+  ErrorBody,
+  PushBody,
+  ReconcileBody,
+  ReconcileResponse,
+  RequestView,
+} from './control-types.js';
+import { PausedResponse, PushResponse } from './socket-protocol.js';
+
+/** The CLI's side of the control API: node:http over the Unix socket, every response validated with zod. */
+
+export interface ControlClientOptions {
+  /** How long a plain call may take; default 10 s. `reconcile` with `wait` and `events` have no limit. */
+  timeoutMs?: number;
+}
+
+export interface ControlClient {
+  socketPath: string;
+  status(): Promise<DaemonStatus>;
+  reconcile(body?: z.input<typeof ReconcileBody>): Promise<ReconcileResponse>;
+  /** undefined when the daemon does not know the id (any more). */
+  request(id: string): Promise<RequestView | undefined>;
+  /**
+   * Calls onEvent for each event; resolves when `signal` aborts or the stream ends (the daemon stopped or was
+   * killed). Rejects only when the stream cannot be opened (daemon-not-running).
+   */
+  events(onEvent: (event: DaemonEvent) => void, signal?: AbortSignal): Promise<void>;
+  pause(): Promise<PausedResponse>;
+  resume(): Promise<PausedResponse>;
+  push(body?: z.input<typeof PushBody>): Promise<PushResponse>;
+}
+
+/** Daemon error codes that mean the same on this side; anything else becomes usage (4xx) or internal. */
+const PASSTHROUGH: readonly ErrorCode[] = [
+  'source-not-found',
+  'usage',
+  'config-invalid',
+  'flux-disabled',
+  'flux-missing',
+  'flux-invalid-reference',
+  'cluster-unreachable',
+  'cluster-http',
+  'registry-unreachable',
+  'reconcile-failed',
+  'reconcile-timeout',
+  'aborted',
+  'internal',
+];
+
+export const notRunning = (socketPath: string, cause?: unknown): KsailError =>
+  new KsailError(
+    'daemon-not-running',
+    `no ksail-fluxd daemon is listening on ${socketPath}; start it with "ksail-fluxd start"`,
+    { cause, details: { socketPath } },
+  );
+
+const connectError = (socketPath: string, error: NodeJS.ErrnoException): KsailError => {
+  switch (error.code) {
+    case 'ENOENT':
+    case 'ECONNREFUSED':
+    case 'ENOTSOCK':
+      return notRunning(socketPath, error);
+    case 'EACCES':
+    case 'EPERM':
+      return new KsailError(
+        'daemon-not-running',
+        `permission denied on the control socket ${socketPath}; it belongs to another user's daemon: ` +
+          "run the command as that user or set socket.path to your own daemon's socket",
+        { cause: error, details: { socketPath } },
+      );
+    default:
+      return new KsailError(
+        'internal',
+        `lost the connection to the ksail-fluxd daemon on ${socketPath} (${error.code ?? error.message}); ` +
+          'check its log (journalctl --user -u ksail-fluxd)',
+        { cause: error, details: { socketPath } },
+      );
+  }
+};
+
+const readAll = async (res: IncomingMessage): Promise<string> => {
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of res) text += chunk as string;
+  return text;
+};
+
+const errorFromResponse = (socketPath: string, status: number, text: string): KsailError => {
+  let parsed: ErrorBody | undefined;
+  try {
+    parsed = ErrorBody.parse(JSON.parse(text));
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed) {
+    return new KsailError(
+      'internal',
+      `the daemon on ${socketPath} answered ${status} without an error body`,
+      {
+        details: { socketPath, status },
+      },
+    );
+  }
+  const serverCode = parsed.error.code;
+  const known = PASSTHROUGH.find((code) => code === serverCode);
+  const code: ErrorCode = known ?? (status >= 400 && status < 500 ? 'usage' : 'internal');
+  return new KsailError(code, parsed.error.message, { details: { socketPath, status, code: serverCode } });
+};
+
+export const createControlClient = (
+  socketPath: string,
+  options: ControlClientOptions = {},
+): ControlClient => {
+  const defaultTimeout = options.timeoutMs ?? 10_000;
+
+  /** One request; resolves with the response whose body is still unread. */
+  const open = (
+    method: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpRequest({
+        socketPath,
+        method,
+        path,
+        signal,
+        // One connection per call: pooled keep-alive sockets to a daemon that restarted fail with ECONNRESET.
+        agent: false,
+        headers: {
+          accept: 'application/json',
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }),
+        },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          req.destroy(
+            new KsailError(
+              'internal',
+              `the ksail-fluxd daemon on ${socketPath} did not answer ${method} ${path} within ${timeoutMs} ms; ` +
+                'check its log (journalctl --user -u ksail-fluxd)',
+              { details: { socketPath } },
+            ),
+          );
+        }, timeoutMs);
+      }
+      req.once('response', (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      });
+      req.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(isKsailError(error) || error.name === 'AbortError' ? error : connectError(socketPath, error));
+      });
+      req.end(payload);
+    });
+
+  const call = async <S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+    timeoutMs: number | undefined = defaultTimeout,
+  ): Promise<z.infer<S>> => {
+    const res = await open(method, path, body, timeoutMs);
+    const text = await readAll(res);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw errorFromResponse(socketPath, status, text);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new KsailError('internal', `the daemon's answer to ${method} ${path} is not JSON`, {
+        cause: error,
+      });
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      throw new KsailError(
+        'internal',
+        `the daemon's answer to ${method} ${path} does not match this client (is the daemon another version? ` +
+          `restart it): ${parsed.error.issues.map((issue) => issue.message).join('; ')}`,
+        { details: { socketPath } },
+      );
+    }
+    return parsed.data;
+  };
+
+  const validated = <S extends z.ZodType>(schema: S, body: unknown): z.infer<S> => {
+    const parsed = schema.safeParse(body ?? {});
+    if (!parsed.success) {
+      throw new KsailError(
+        'usage',
+        `invalid request: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+      );
+    }
+    return parsed.data;
+  };
+
+  const events = async (onEvent: (event: DaemonEvent) => void, signal?: AbortSignal): Promise<void> => {
+    if (signal?.aborted) return;
+    let res: IncomingMessage;
+    try {
+      res = await open('GET', '/v1/events', undefined, defaultTimeout, signal);
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
+    }
+    if (res.statusCode !== 200) throw errorFromResponse(socketPath, res.statusCode ?? 0, await readAll(res));
+    res.setEncoding('utf8');
+    let buffered = '';
+    try {
+      for await (const chunk of res) {
+        buffered += chunk as string;
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          newline = buffered.indexOf('\n');
+          if (!line) continue;
+          let json: unknown;
+          try {
+            json = JSON.parse(line);
+          } catch {
+            continue;
+          }
+          // Event types a newer daemon adds are skipped rather than ending the stream.
+          const parsed = DaemonEvent.safeParse(json);
+          if (parsed.success) onEvent(parsed.data);
+        }
+      }
+    } catch {
+      // The connection broke after the stream had begun (the daemon was killed): the stream ended.
+      return;
+    }
+  };
+
+  return {
+    socketPath,
+    status: () => call('GET', '/v1/status', DaemonStatus),
+    reconcile: async (body) => {
+      const value = validated(ReconcileBody, body);
+      return call('POST', '/v1/reconcile', ReconcileResponse, value, value.wait ? undefined : defaultTimeout);
+    },
+    request: async (id) => {
+      try {
+        return await call('GET', `/v1/requests/${encodeURIComponent(id)}`, RequestView);
+      } catch (error) {
+        if (isKsailError(error) && error.details.code === 'request-not-found') return undefined;
+        throw error;
+      }
+    },
+    events,
+    pause: () => call('POST', '/v1/pause', PausedResponse),
+    resume: () => call('POST', '/v1/resume', PausedResponse),
+    push: async (body) => call('POST', '/v1/push', PushResponse, validated(PushBody, body)),
+  };
+};
+
+/**
+ * For `ksail-fluxd reconcile`: asks a running daemon to reconcile (so it queues behind pushes in Automatic mode).
+ * Resolves undefined when no daemon is running, so the caller can reconcile directly.
+ */
+export const tryDaemonReconcile = async (
+  socketPath: string,
+  body: z.input<typeof ReconcileBody>,
+): Promise<ReconcileResponse | undefined> => {
+  try {
+    return await createControlClient(socketPath).reconcile(body);
+  } catch (error) {
+    if (isKsailError(error, 'daemon-not-running')) return undefined;
+    throw error;
+  }
+};

@@ -1,0 +1,84 @@
+import type { ResolvedSource } from '../../config/schema.js';
+import { KsailError } from '../../errors.js';
+import type { DaemonControl, DaemonStatus, SourceStatus } from './control-types.js';
+import type { ClusterHealth } from '../cluster-sync/cluster-health.js';
+import type { RegistryKeeper } from '../pipeline/registry-keeper.js';
+import type { EventBus } from '../event-bus.js';
+import type { PendingPatches } from '../cluster-sync/pending-patches.js';
+import type { ReconcileQueue } from '../cluster-sync/reconcile-queue.js';
+import type { SourcePipeline } from '../pipeline/source-pipeline.js';
+
+export interface ControlParts {
+  bus: EventBus;
+  queue: ReconcileQueue;
+  patches: PendingPatches;
+  cluster: ClusterHealth;
+  registry: Pick<RegistryKeeper, 'view'>;
+  runtimes(): ReadonlyMap<string, { source: ResolvedSource; pipeline: SourcePipeline }>;
+  status(): Pick<DaemonStatus, 'pid' | 'version' | 'mode' | 'paused' | 'startedAt'>;
+  setPaused(paused: boolean): void;
+  /** Throws when reconciling is not possible at all (gitOpsEngine is not Flux). */
+  assertCanReconcile?(): void;
+}
+
+/** The names a request addresses: all sources when empty; an unknown name is an error that lists the known ones. */
+const selectNames = (parts: ControlParts, requested: readonly string[]): string[] => {
+  const known = [...parts.runtimes().keys()];
+  if (requested.length === 0) return known;
+  const unknown = requested.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new KsailError(
+      'source-not-found',
+      `no source named ${unknown.map((name) => `"${name}"`).join(', ')}; the daemon watches: ${known.join(', ') || '(none)'}. Check the names in the config (ksail-fluxd sources)`,
+      { details: { unknown, known } },
+    );
+  }
+  return [...new Set(requested)];
+};
+
+/** The daemon's side of the control API (status, reconcile, pause, push, events). */
+export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
+  status: () => ({
+    ...parts.status(),
+    registry: parts.registry.view(),
+    cluster: parts.cluster.view(),
+    sources: [...parts.runtimes().values()].map(({ source, pipeline }): SourceStatus => {
+      const tagPatched = parts.patches.tagPatched(source.name);
+      return {
+        name: source.name,
+        path: source.absolutePath,
+        repository: source.repository,
+        ...pipeline.snapshot(),
+        ...(tagPatched === undefined ? {} : { tagPatched }),
+        pendingRequests: parts.queue.pendingFor(source.name),
+      };
+    }),
+    recentRequests: parts.queue.recent(),
+  }),
+
+  reconcile: async (body) => {
+    parts.assertCanReconcile?.();
+    const names = selectNames(parts, body.sources);
+    const runtimes = parts.runtimes();
+    const { ids, done } = parts.queue.trigger(names, (name) => runtimes.get(name)?.pipeline.version);
+    if (body.wait) await done;
+    return { requests: ids.flatMap((id) => parts.queue.get(id) ?? []) };
+  },
+
+  request: (id) => parts.queue.get(id),
+
+  subscribe: (listener) => parts.bus.subscribe(listener),
+
+  pause: () => parts.setPaused(true),
+
+  resume: () => parts.setPaused(false),
+
+  push: (body) =>
+    Promise.resolve().then(() => {
+      const names = selectNames(parts, body.sources);
+      const runtimes = parts.runtimes();
+      // An explicit push runs even while paused: pausing stops reacting to saves, not the user.
+      names.forEach((name) => runtimes.get(name)?.pipeline.trigger(true));
+      return { scheduled: names };
+    }),
+});

@@ -1,0 +1,239 @@
+import { backoffDelay, type Clock } from '../../clock.js';
+import type { ResolvedSource } from '../../config/schema.js';
+import { describeError, isKsailError, type ErrorCode } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { PublishResult } from '../../publish/publish-types.js';
+import type { SourceStatus } from '../control/control-types.js';
+import { createDebouncer, type Debouncer } from '../watch/debounce.js';
+import type { EventBus } from '../event-bus.js';
+import type { Scheduler } from '../scheduler.js';
+
+/** What a publish reports while it runs. */
+export interface PublishProgress {
+  /** The content differs and the upload of `version` begins. */
+  onPushing(version: string): void;
+}
+
+/** Builds, compares and pushes one source (the real one wraps `publishSource`). */
+export interface Publisher {
+  publish(source: ResolvedSource, progress?: PublishProgress): Promise<PublishResult>;
+}
+
+/**
+ * Failures that only an edit can fix: retrying would push nothing new, so the source waits for the next save.
+ * Everything else (registry down, HTTP errors, bugs) is retried with backoff, rebuilding from disk each time.
+ */
+const CONTENT_ERRORS: readonly ErrorCode[] = [
+  'manifest-invalid',
+  'source-empty',
+  'source-not-found',
+  'unsafe-path',
+  'version-invalid',
+  'model-invalid',
+];
+
+export interface RetryPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, maxMs: 30_000 };
+
+export interface PipelineOptions {
+  source: ResolvedSource;
+  publisher: Publisher;
+  scheduler: Scheduler;
+  clock: Clock;
+  bus: EventBus;
+  logger: Logger;
+  quietMs: number;
+  maxWaitMs: number;
+  isPaused(): boolean;
+  /** After each successful run, before the next one starts; `first` for the first success of this pipeline. */
+  onPublished(result: PublishResult, first: boolean): void;
+  /** After each failed run. */
+  onFailed?(error: unknown): void;
+  retry?: RetryPolicy;
+}
+
+export type PipelineSnapshot = Pick<
+  SourceStatus,
+  'lastVersion' | 'digest' | 'layerDigest' | 'pushedAt' | 'state' | 'lastError'
+>;
+
+/**
+ * One source's change handling (issue #5). File events only wake it: a quiet period with a cap batches bursts,
+ * and the run decides on content (`publishSource` compares layer digests). One run at a time; anything that
+ * arrives during a run sets a dirty flag, which causes exactly one follow-up run.
+ */
+export class SourcePipeline {
+  readonly source: ResolvedSource;
+  private readonly options: PipelineOptions;
+  private readonly debouncer: Debouncer;
+  private running: Promise<void> | undefined;
+  /** What the run in flight is doing, for status. */
+  private phase: 'building' | 'pushing' = 'building';
+  private dirty = false;
+  /** The follow-up run was asked for explicitly, so it goes ahead even while paused. */
+  private forced = false;
+  private closed = false;
+  private cancelRetry: (() => void) | undefined;
+  private retryAttempt = 0;
+  private published = false;
+  private lastError: string | undefined;
+  private last: { version?: string; digest?: string; layerDigest?: string; pushedAt?: string } = {};
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+    this.source = options.source;
+    this.debouncer = createDebouncer({
+      quietMs: options.quietMs,
+      maxWaitMs: options.maxWaitMs,
+      scheduler: options.scheduler,
+      onFire: () => this.trigger(),
+    });
+  }
+
+  /** A file event: wakes the pipeline after the quiet period. */
+  notify(event: string, path: string): void {
+    if (this.closed) return;
+    this.options.bus.emit('change', this.source.name, { event, path });
+    this.debouncer.poke();
+  }
+
+  /**
+   * Runs now (start-up, resume, retry, the quiet period ending). When paused the change is only recorded, unless
+   * `force` (an explicit `push`); during a run it becomes the one follow-up run.
+   */
+  trigger(force = false): void {
+    if (this.closed) return;
+    if (this.running || (!force && this.options.isPaused())) {
+      this.dirty = true;
+      this.forced ||= force && this.running !== undefined;
+      return;
+    }
+    // This run reads the disk after every event so far, so pending wake-ups are satisfied by it.
+    this.debouncer.cancel();
+    this.cancelRetry?.();
+    this.cancelRetry = undefined;
+    this.dirty = false;
+    this.forced = false;
+    this.running = this.run()
+      .catch((error: unknown) => {
+        this.options.logger.error('pipeline failed', { error: describeError(error) });
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.dirty) this.trigger(this.forced);
+      });
+  }
+
+  /** After resume: run the sources that changed while paused. */
+  resume(): void {
+    if (this.dirty && !this.running) this.trigger();
+  }
+
+  snapshot(): PipelineSnapshot {
+    return {
+      ...(this.last.version ? { lastVersion: this.last.version } : {}),
+      ...(this.last.digest ? { digest: this.last.digest } : {}),
+      ...(this.last.layerDigest ? { layerDigest: this.last.layerDigest } : {}),
+      ...(this.last.pushedAt ? { pushedAt: this.last.pushedAt } : {}),
+      state: this.state(),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  /** The last version known in the registry (pushed or found unchanged). */
+  get version(): { tag: string; digest: string } | undefined {
+    return this.last.version && this.last.digest
+      ? { tag: this.last.version, digest: this.last.digest }
+      : undefined;
+  }
+
+  /** Stops scheduling; resolves when the run in flight (if any) has finished. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.debouncer.cancel();
+    this.cancelRetry?.();
+    this.cancelRetry = undefined;
+    await this.running;
+  }
+
+  private state(): SourceStatus['state'] {
+    if (this.running) return this.phase;
+    if (this.options.isPaused()) return 'paused';
+    if (this.cancelRetry) return 'retrying';
+    if (this.debouncer.pending || this.dirty) return 'waiting';
+    return this.lastError ? 'error' : 'idle';
+  }
+
+  private async run(): Promise<void> {
+    const { bus, source } = this.options;
+    bus.emit('build', source.name, { path: source.absolutePath });
+    this.phase = 'building';
+    let result: PublishResult;
+    try {
+      result = await this.options.publisher.publish(source, { onPushing: () => (this.phase = 'pushing') });
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.retryAttempt = 0;
+    this.lastError = undefined;
+    const data = {
+      version: result.version,
+      digest: result.manifestDigest,
+      layerDigest: result.layerDigest,
+      files: result.fileCount,
+      size: result.size,
+      elapsedMs: result.elapsedMs,
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+    };
+    if (result.outcome === 'pushed') {
+      this.last = {
+        ...(result.version ? { version: result.version } : {}),
+        ...(result.manifestDigest ? { digest: result.manifestDigest } : {}),
+        layerDigest: result.layerDigest,
+        pushedAt: new Date(this.options.clock.now()).toISOString(),
+      };
+      bus.emit('push', source.name, data);
+    } else {
+      this.last = {
+        ...this.last,
+        ...(result.version ? { version: result.version } : {}),
+        ...(result.manifestDigest ? { digest: result.manifestDigest } : {}),
+        layerDigest: result.layerDigest,
+      };
+      bus.emit('unchanged', source.name, data);
+    }
+    const first = !this.published;
+    this.published = true;
+    this.options.onPublished(result, first);
+  }
+
+  private fail(error: unknown): void {
+    const { bus, source } = this.options;
+    this.lastError = describeError(error);
+    const code = isKsailError(error) ? error.code : 'internal';
+    this.options.onFailed?.(error);
+    if (CONTENT_ERRORS.includes(code)) {
+      // Wait for the next save: the error stays in status until a run succeeds.
+      bus.emit('error', source.name, { code, error: this.lastError });
+      return;
+    }
+    const retryRule = this.options.retry ?? DEFAULT_RETRY;
+    const delayMs = backoffDelay(this.retryAttempt, retryRule.baseMs, retryRule.maxMs);
+    this.retryAttempt += 1;
+    bus.emit('error', source.name, {
+      code,
+      error: this.lastError,
+      retryInMs: delayMs,
+      attempt: this.retryAttempt,
+    });
+    this.cancelRetry = this.options.scheduler.after(delayMs, () => {
+      this.cancelRetry = undefined;
+      this.trigger();
+    });
+  }
+}

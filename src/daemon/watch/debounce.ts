@@ -1,0 +1,44 @@
+import type { Scheduler } from '../scheduler.js';
+
+export interface DebounceOptions {
+  /** Fire once no poke arrived for this long. */
+  quietMs: number;
+  /** ...or this long after the first poke of a burst, so a file rewritten continuously still ships. */
+  maxWaitMs: number;
+  scheduler: Scheduler;
+  onFire: () => void;
+}
+
+export interface Debouncer {
+  poke(): void;
+  cancel(): void;
+  /** Whether a fire is scheduled. */
+  readonly pending: boolean;
+}
+
+/** Batches a burst of file events into one wake-up: quiet period with a cap. */
+export const createDebouncer = (options: DebounceOptions): Debouncer => {
+  let cancelQuiet: (() => void) | undefined;
+  let cancelCap: (() => void) | undefined;
+  const cancel = (): void => {
+    cancelQuiet?.();
+    cancelCap?.();
+    cancelQuiet = undefined;
+    cancelCap = undefined;
+  };
+  const fire = (): void => {
+    cancel();
+    options.onFire();
+  };
+  return {
+    poke: () => {
+      cancelQuiet?.();
+      cancelQuiet = options.scheduler.after(options.quietMs, fire);
+      cancelCap ??= options.scheduler.after(Math.max(options.maxWaitMs, options.quietMs), fire);
+    },
+    cancel,
+    get pending() {
+      return cancelQuiet !== undefined;
+    },
+  };
+};

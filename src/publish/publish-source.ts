@@ -1,0 +1,152 @@
+import {
+  artifactAnnotations,
+  artifactSource,
+  buildLayer,
+  createManifest,
+  gitInfo,
+  OCI_MANIFEST_MEDIA_TYPE,
+  type ValidationCache,
+} from '../artifact/index.js';
+import type { Clock } from '../clock.js';
+import { KsailError } from '../errors.js';
+import type { ResolvedSource } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import { highestVersion, nextVersion, validateExplicitVersion } from '../model/oci-artifact.js';
+import type { RegistryClient } from '../registry/client/client.js';
+import type { PublishRequest, PublishResult } from './publish-types.js';
+
+export interface PublishOptions {
+  source: ResolvedSource;
+  /** Undefined only for a dry run, which never talks to the registry. */
+  client: RegistryClient | undefined;
+  request?: PublishRequest;
+  clock: Clock;
+  logger: Logger;
+  /**
+   * Parsed-manifest cache of this source across publishes: unchanged files are not parsed again, which keeps a
+   * save of one file in a 2,000-file source fast. The daemon keeps one per source.
+   */
+  validationCache?: ValidationCache;
+  /** Wraps the upload so that garbage collection never runs during a push (issue #3). */
+  lock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Whether Flux applies the artifact (`gitOpsEngine: Flux`, the default): then a namespaced object without a
+   * namespace is a problem, since Flux's apply fails on it.
+   */
+  namespaceRequired?: boolean;
+  /** Called once the content is known to differ, as the upload of `version` begins (the daemon's `pushing` state). */
+  onPushing?: (version: string) => void;
+}
+
+/**
+ * One publish of a source (issue #2): build and validate the layer, compare its digest with the highest tag's,
+ * and only when the content differs bump the version and push. The registry is the source of truth for versions;
+ * the tag is written last, so an interrupted push never leaves a tag behind and the next run reuses the version.
+ */
+export const publishSource = async (options: PublishOptions): Promise<PublishResult> => {
+  const { source, client, clock, request = {} } = options;
+  const started = clock.now();
+  // Ask the registry while the layer is being built; both are on the hot path of every save.
+  if (!client && !request.dryRun) throw new KsailError('internal', 'publishSource needs a registry client');
+  const current = request.dryRun || !client ? undefined : currentVersion(client, source.repository);
+  current?.catch(() => undefined);
+  const commit = gitInfo(source.absolutePath);
+  const built = await buildLayer({
+    sourceDir: source.absolutePath,
+    ignore: source.ignore,
+    logger: options.logger,
+    validationCache: options.validationCache,
+    // Validation judges what the Flux Kustomization of this source applies.
+    sourceName: source.name,
+    kustomizationPath: source.kustomizationPath,
+    targetNamespace: source.targetNamespace,
+    namespaceRequired: options.namespaceRequired ?? true,
+  });
+  const result = (
+    outcome: PublishResult['outcome'],
+    version: string | undefined,
+    manifestDigest: string | undefined,
+  ): PublishResult => ({
+    source: source.name,
+    repository: source.repository,
+    outcome,
+    version,
+    manifestDigest,
+    layerDigest: built.layerDigest,
+    fileCount: built.fileCount,
+    size: built.layerSize,
+    elapsedMs: Math.round(clock.now() - started),
+    warnings: built.warnings,
+  });
+  if (!current || !client) return result('dry-run', undefined, undefined);
+
+  const { tags, highest } = await current;
+  if (highest && highest.layerDigest === built.layerDigest && request.version === undefined) {
+    return result('unchanged', highest.version, highest.manifestDigest);
+  }
+  const version =
+    request.version !== undefined
+      ? validateExplicitVersion(request.version, highest?.version)
+      : nextVersion(tags, request.bump ?? source.bump, source.initialVersion);
+  const info = await commit;
+  const manifest = createManifest({
+    layerDigest: built.layerDigest,
+    layerSize: built.layerSize,
+    annotations: artifactAnnotations({
+      version,
+      created: new Date(clock.now()),
+      source: artifactSource(source.absolutePath, info),
+      ...(info?.commit ? { commit: info.commit } : {}),
+    }),
+  });
+  const upload = async (): Promise<string> => {
+    options.onPushing?.(version);
+    await Promise.all([
+      uploadIfMissing(client, source.repository, manifest.configDigest, manifest.config),
+      uploadIfMissing(client, source.repository, built.layerDigest, built.layer),
+    ]);
+    const { digest } = await client.putManifest(
+      source.repository,
+      version,
+      manifest.body,
+      OCI_MANIFEST_MEDIA_TYPE,
+    );
+    return digest;
+  };
+  const digest = options.lock ? await options.lock(upload) : await upload();
+  options.logger.info('artifact pushed', {
+    source: source.name,
+    repository: source.repository,
+    version,
+    digest,
+    files: built.fileCount,
+  });
+  return result('pushed', version, digest);
+};
+
+interface CurrentVersion {
+  tags: string[];
+  highest: { version: string; manifestDigest: string; layerDigest: string | undefined } | undefined;
+}
+
+/** The repository's tags and the highest semver tag's manifest and layer digests. */
+export const currentVersion = async (client: RegistryClient, repository: string): Promise<CurrentVersion> => {
+  const tags = await client.listTags(repository);
+  const version = highestVersion(tags);
+  if (version === undefined) return { tags, highest: undefined };
+  const manifest = await client.getManifest(repository, version);
+  if (!manifest) return { tags, highest: undefined };
+  return {
+    tags,
+    highest: { version, manifestDigest: manifest.digest, layerDigest: manifest.manifest.layers[0]?.digest },
+  };
+};
+
+const uploadIfMissing = async (
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  data: Uint8Array,
+): Promise<void> => {
+  if (!(await client.hasBlob(repository, digest))) await client.uploadBlob(repository, digest, data);
+};

@@ -1,0 +1,286 @@
+import { mkdir, rm } from 'node:fs/promises';
+import type Dockerode from 'dockerode';
+import type { Clock } from '../../clock.js';
+import { describeError, KsailError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { OCIRegistry } from '../../model/oci-registry.js';
+import {
+  containerDifferences,
+  containerSpec,
+  dockerError,
+  ensureImage,
+  findPortHolder,
+  isNotFound,
+  isPortConflict,
+  nonLoopbackBindings,
+  refuseNonLoopback,
+} from './docker-container.js';
+import { containerLogTail, execInContainer } from './docker-exec.js';
+import {
+  directoryBytes,
+  gcFailedError,
+  portInUse,
+  portTakenError,
+  probeRegistry,
+  waitForHealthy,
+} from './probe.js';
+import { liveRegistryPid, processPaths } from './process-files.js';
+import { DiskUsage, dockerState, networksOf } from './docker-state.js';
+import { labelsFor, registryEntity, registryStorage, type RegistrySettings } from './settings.js';
+import type { DownOptions, DownResult, RegistryRuntime, RegistryState, UpOptions } from './types.js';
+
+export interface DockerRuntimeDeps {
+  docker: Dockerode;
+  logger: Logger;
+  clock: Clock;
+  fetch?: typeof fetch;
+  labels?: Record<string, string>;
+  healthTimeoutMs?: number;
+}
+
+/** Both registry:3 flavours (official and Debian-built) ship the binary here. */
+const REGISTRY_BINARY = '/bin/registry';
+const DEFAULT_CONFIG = '/etc/docker/registry/config.yml';
+
+/** The registry as a Docker container: `127.0.0.1:<port>` → 5000/tcp and nothing else (issue #3). */
+export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRuntimeDeps): RegistryRuntime => {
+  const { docker, logger, clock } = deps;
+  const healthTimeoutMs = deps.healthTimeoutMs ?? 15_000;
+  const storage = registryStorage(settings);
+  const container = (): Dockerode.Container => docker.getContainer(settings.name);
+
+  const inspectContainer = async (): Promise<Dockerode.ContainerInspectInfo | undefined> => {
+    try {
+      return await container().inspect();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw dockerError(error);
+    }
+  };
+
+  const inspect = async (): Promise<RegistryState> => {
+    // In parallel: this is the fast path of ensureRegistry, run before every push.
+    const [info, healthy] = await Promise.all([
+      inspectContainer(),
+      probeRegistry(settings.port, { fetch: deps.fetch }),
+    ]);
+    if (!info) {
+      return {
+        runtime: 'docker',
+        registry: registryEntity(settings, storage, 'NotProvisioned', undefined),
+        differences: [],
+        ready: false,
+      };
+    }
+    const differences = [
+      ...nonLoopbackBindings(info).map((binding) => `publishes ${binding} ≠ 127.0.0.1 only`),
+      ...(await containerDifferences(docker, info, settings)),
+    ];
+    return dockerState({ settings, storage, info, healthy, differences, now: clock.now(), healthTimeoutMs });
+  };
+
+  /** Fails early with a port-taken error naming the holder, before Docker's less helpful bind error. */
+  const preflightPort = async (excludeId?: string): Promise<void> => {
+    const holder = await findPortHolder(docker, settings.port, excludeId);
+    if (holder) throw portTakenError(settings.port, { container: holder });
+    if (await portInUse(settings.port)) {
+      // `auto` may have started a process registry earlier, while Docker was not answering.
+      const pid = await liveRegistryPid(processPaths(settings));
+      throw portTakenError(settings.port, pid !== undefined ? { pid } : undefined);
+    }
+  };
+
+  const start = async (id: string, created: boolean): Promise<void> => {
+    try {
+      await docker.getContainer(id).start();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 304) return; // already running
+      // A container we just created must not linger half-made; an adopted one is the user's to keep.
+      if (created)
+        await docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      if (isPortConflict(error)) {
+        const holder = await findPortHolder(docker, settings.port, id);
+        throw portTakenError(settings.port, holder ? { container: holder } : undefined, error);
+      }
+      throw dockerError(error);
+    }
+  };
+
+  const ensureStorage = async (): Promise<void> => {
+    if (settings.dataPath) {
+      await mkdir(settings.dataPath, { recursive: true });
+      return;
+    }
+    try {
+      await docker.getVolume(settings.volumeName).inspect();
+    } catch (error) {
+      if (!isNotFound(error)) throw dockerError(error);
+      await docker.createVolume({ Name: settings.volumeName, Labels: labelsFor(settings, deps.labels) });
+    }
+  };
+
+  const connectNetwork = async (
+    id: string,
+    info: Dockerode.ContainerInspectInfo | undefined,
+  ): Promise<void> => {
+    const name = settings.network;
+    if (!name || (info && networksOf(info).includes(name))) return;
+    const network = docker.getNetwork(name);
+    try {
+      await network.inspect();
+    } catch (error) {
+      if (!isNotFound(error)) throw dockerError(error);
+      throw new KsailError(
+        'network-not-found',
+        `Docker network ${name} (cluster.network) does not exist; create the cluster first (kind and k3d create its network), or fix cluster.network in the config`,
+        { details: { network: name } },
+      );
+    }
+    try {
+      await network.connect({ Container: id });
+    } catch (error) {
+      if (!/already exists/i.test(describeError(error))) throw dockerError(error);
+    }
+    logger.info('registry connected to cluster network', { container: settings.name, network: name });
+  };
+
+  const waitHealthy = (id: string): Promise<void> =>
+    waitForHealthy(settings.port, {
+      clock,
+      fetch: deps.fetch,
+      timeoutMs: healthTimeoutMs,
+      what: `container ${settings.name}`,
+      hint: `see \`docker logs ${settings.name}\``,
+      check: async () => {
+        const state = (await docker.getContainer(id).inspect()).State;
+        if (state.Running || state.Restarting) return;
+        const tail = await containerLogTail(docker.getContainer(id));
+        throw new KsailError(
+          'registry-unreachable',
+          `container ${settings.name} exited with code ${state.ExitCode} while starting${tail ? `: ${tail}` : ''}; see \`docker logs ${settings.name}\``,
+        );
+      },
+    });
+
+  const up = async (options: UpOptions = {}): Promise<OCIRegistry> => {
+    let info = await inspectContainer();
+    if (info && options.recreate) {
+      // Make sure the replacement can start before removing what exists.
+      await ensureImage(docker, settings.image, options.onProgress);
+      await docker.getContainer(info.Id).remove({ force: true, v: false });
+      logger.info('registry container removed for recreation', { container: settings.name });
+      info = undefined;
+    }
+    let id: string;
+    if (info) {
+      refuseNonLoopback(info, settings.name);
+      const differences = await containerDifferences(docker, info, settings);
+      if (differences.length > 0) {
+        throw new KsailError(
+          'registry-mismatch',
+          `container ${settings.name} exists but differs from the config: ${differences.join(', ')}. Pass --recreate to replace it (the volume and its artifacts are kept), or change the config (registry.image, registryPort, registry.volumeName/dataPath) to match it`,
+          { details: { differences } },
+        );
+      }
+      id = info.Id;
+      if (!info.State.Running) {
+        await preflightPort(id);
+        await start(id, false);
+        logger.info('registry container started', { container: settings.name });
+      } else {
+        logger.debug('registry container adopted', { container: settings.name });
+      }
+    } else {
+      await ensureImage(docker, settings.image, options.onProgress);
+      await ensureStorage();
+      await preflightPort();
+      const created = await docker.createContainer(containerSpec(settings, labelsFor(settings, deps.labels)));
+      id = created.id;
+      await start(id, true);
+      logger.info('registry container created', {
+        container: settings.name,
+        image: settings.image,
+        port: settings.port,
+      });
+    }
+    await connectNetwork(id, info);
+    await waitHealthy(id);
+    return registryEntity(settings, storage, 'Running', settings.network);
+  };
+
+  const down = async (options: DownOptions = {}): Promise<DownResult> => {
+    const info = await inspectContainer();
+    if (info) {
+      await docker
+        .getContainer(info.Id)
+        .stop({ t: 5 })
+        .catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode !== 304) throw dockerError(error);
+        });
+      await docker.getContainer(info.Id).remove({ v: false });
+      logger.info('registry container removed', { container: settings.name });
+    }
+    const where = settings.dataPath ? `data directory ${settings.dataPath}` : `volume ${settings.volumeName}`;
+    let volumeDeleted = false;
+    if (options.deleteVolume) {
+      if (settings.dataPath) await rm(settings.dataPath, { recursive: true, force: true });
+      else {
+        await docker
+          .getVolume(settings.volumeName)
+          .remove()
+          .catch((error: unknown) => {
+            if (!isNotFound(error)) throw dockerError(error);
+          });
+      }
+      volumeDeleted = true;
+    }
+    const removed = info ? `removed container ${settings.name}` : `no container ${settings.name} to remove`;
+    return {
+      removed: info !== undefined,
+      volumeDeleted,
+      message: volumeDeleted
+        ? `${removed}; deleted ${where} and every artifact in it`
+        : `${removed}; ${where} and its artifacts stay (pass --delete-volume to delete them)`,
+    };
+  };
+
+  const garbageCollect = async (): Promise<{ output: string }> => {
+    const info = await inspectContainer();
+    if (!info?.State.Running) {
+      throw new KsailError(
+        'registry-unreachable',
+        `container ${settings.name} is not running, so garbage collection cannot run in it; run \`ksail-fluxd registry up\` first`,
+      );
+    }
+    const configPath =
+      [...(info.Config.Cmd ?? [])].reverse().find((arg) => /\.ya?ml$/.test(arg)) ?? DEFAULT_CONFIG;
+    const ctr = docker.getContainer(info.Id);
+    const { exitCode, output } = await execInContainer(
+      ctr,
+      [REGISTRY_BINARY, 'garbage-collect', '--delete-untagged', configPath],
+      clock,
+    );
+    if (exitCode !== 0) throw gcFailedError(`in container ${settings.name}`, exitCode, output);
+    // The registry caches blob descriptors in memory: restart it so it stops claiming deleted blobs exist.
+    await ctr.restart({ t: 5 });
+    await waitHealthy(info.Id);
+    return { output };
+  };
+
+  const storageBytes = async (): Promise<number | undefined> => {
+    try {
+      if (settings.dataPath) return await directoryBytes(settings.dataPath);
+      const usage = DiskUsage.parse(await docker.df());
+      const size = usage.Volumes?.find((v) => v.Name === settings.volumeName)?.UsageData?.Size;
+      return size === undefined || size < 0 ? undefined : size;
+    } catch (error) {
+      logger.debug('registry storage size unknown', { error: describeError(error) });
+      return undefined;
+    }
+  };
+
+  return { kind: 'docker', inspect, up, down, garbageCollect, storageBytes };
+};
