@@ -16,7 +16,6 @@ import type { WatcherFactory } from './watch/file-watcher.js';
 import type { FluxDriver } from './cluster-sync/flux-driver-types.js';
 import { PendingPatches } from './cluster-sync/pending-patches.js';
 import { ReconcileQueue } from './cluster-sync/reconcile-queue.js';
-import { systemScheduler, type Scheduler } from './scheduler.js';
 import { resolveSocketPath } from './control/socket-path.js';
 import { SourcePipeline, type Publisher, type RetryPolicy } from './pipeline/source-pipeline.js';
 import { SourceWatch, type IgnoreMatcherFactory } from './watch/source-watch.js';
@@ -27,6 +26,7 @@ export type ControlServerFactory = (options: {
   socketPath: string;
   control: DaemonControl;
   logger: Logger;
+  clock: Clock;
 }) => Promise<{ close(): Promise<void> }>;
 
 /** Every adapter the daemon uses, so tests can inject fakes; `start.ts` wires the real ones. */
@@ -34,7 +34,6 @@ export interface DaemonDeps {
   config: ResolvedConfig;
   logger: Logger;
   clock: Clock;
-  scheduler?: Scheduler;
   version: string;
   pid?: number;
   env?: NodeJS.ProcessEnv;
@@ -72,7 +71,6 @@ interface SourceRuntime {
 /** The daemon (issue #5): watch every source, publish every real save, patch the tag, reconcile. */
 export const createDaemon = (deps: DaemonDeps): Daemon => {
   const { logger, clock } = deps;
-  const scheduler = deps.scheduler ?? systemScheduler;
   const bus = createEventBus({ clock, logger });
   let config = deps.config;
   let paused = false;
@@ -144,7 +142,6 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     const pipeline: SourcePipeline = new SourcePipeline({
       source,
       publisher: { publish: (s, progress) => started(publisher).publish(s, progress) },
-      scheduler,
       clock,
       bus,
       logger,
@@ -255,6 +252,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
         socketPath: resolveSocketPath(config, deps.env ?? process.env),
         control,
         logger,
+        clock,
       });
       server = started;
       // close() ran while the socket was being set up, so it found no server to close.

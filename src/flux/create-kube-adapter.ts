@@ -10,6 +10,7 @@ import {
   type ObservableMiddleware,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { FIELD_MANAGER, FLUX_KINDS, type FluxKind } from './kinds.js';
@@ -24,6 +25,8 @@ export interface CreateKubeAdapterOptions extends KubeconfigOptions {
   requestTimeoutMs?: number;
   /** Timeout of the preflight reads (CRDs, namespace), which double as the reachability check. */
   probeTimeoutMs?: number;
+  /** Every request and watch-connect timeout runs on it; default the system clock. */
+  clock?: Clock;
 }
 
 const CrdVersions = z.looseObject({
@@ -36,6 +39,7 @@ const CrdVersions = z.looseObject({
  * header middleware to get one.
  */
 const requestOptions = (
+  clock: Clock,
   timeoutMs: number,
   contentType?: string,
 ): ConfigurationOptions<ObservableMiddleware> => {
@@ -44,7 +48,8 @@ const requestOptions = (
     : setHeaderMiddleware('Accept', 'application/json');
   const middleware: ObservableMiddleware = {
     pre: (context) => {
-      context.setSignal(AbortSignal.timeout(timeoutMs));
+      // No post hook runs on a failed request, so the timer is one that keeps nothing alive (Clock.timeout).
+      context.setSignal(clock.timeout(timeoutMs).signal);
       return header.pre(context);
     },
     post: (context) => header.post(context),
@@ -65,6 +70,7 @@ const kubeAdapterFor = (
 ): KubeAdapter => {
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const probeTimeoutMs = options.probeTimeoutMs ?? 3_000;
+  const clock = options.clock ?? systemClock;
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -92,7 +98,7 @@ const kubeAdapterFor = (
         const body: unknown = await call(`reading ${kind} ${namespace}/${name}`, () =>
           custom.getNamespacedCustomObject(
             { ...target(kind, namespace), name },
-            requestOptions(requestTimeoutMs),
+            requestOptions(clock, requestTimeoutMs),
           ),
         );
         return parseKubeObject(body, kind);
@@ -104,7 +110,7 @@ const kubeAdapterFor = (
 
     list: async (kind, namespace) => {
       const body: unknown = await call(`listing ${kind} in ${namespace}`, () =>
-        custom.listNamespacedCustomObject(target(kind, namespace), requestOptions(requestTimeoutMs)),
+        custom.listNamespacedCustomObject(target(kind, namespace), requestOptions(clock, requestTimeoutMs)),
       );
       const parsed = KubeObjectList.safeParse(body);
       if (!parsed.success)
@@ -123,7 +129,7 @@ const kubeAdapterFor = (
             fieldManager: FIELD_MANAGER,
             force: applyOptions.force ?? false,
           },
-          requestOptions(requestTimeoutMs, PatchStrategy.ServerSideApply),
+          requestOptions(clock, requestTimeoutMs, PatchStrategy.ServerSideApply),
         ),
       );
       return parseKubeObject(body, object.kind);
@@ -133,24 +139,31 @@ const kubeAdapterFor = (
       const body: unknown = await call(`patching ${kind} ${namespace}/${name}`, () =>
         custom.patchNamespacedCustomObject(
           { ...target(kind, namespace), name, body: patch, fieldManager: FIELD_MANAGER },
-          requestOptions(requestTimeoutMs, PatchStrategy.MergePatch),
+          requestOptions(clock, requestTimeoutMs, PatchStrategy.MergePatch),
         ),
       );
       return parseKubeObject(body, kind);
     },
 
     watch: (kind, namespace, name, handlers) =>
-      startWatch(kubeConfig, cluster, logger, watches, requestTimeoutMs, {
-        kind,
-        namespace,
-        name,
-        handlers,
-      }),
+      startWatch(
+        kubeConfig,
+        cluster,
+        logger,
+        watches,
+        { clock, timeoutMs: requestTimeoutMs },
+        {
+          kind,
+          namespace,
+          name,
+          handlers,
+        },
+      ),
 
     readCrd: async (name) => {
       try {
         const crd = await call(`reading CustomResourceDefinition ${name}`, () =>
-          extensions.readCustomResourceDefinition({ name }, requestOptions(probeTimeoutMs)),
+          extensions.readCustomResourceDefinition({ name }, requestOptions(clock, probeTimeoutMs)),
         );
         const parsed = CrdVersions.safeParse(crd);
         if (!parsed.success) return { servedVersions: [] };
@@ -164,7 +177,7 @@ const kubeAdapterFor = (
     namespaceExists: async (name) => {
       try {
         await call(`reading namespace ${name}`, () =>
-          core.readNamespace({ name }, requestOptions(probeTimeoutMs)),
+          core.readNamespace({ name }, requestOptions(clock, probeTimeoutMs)),
         );
         return true;
       } catch (error) {
@@ -196,7 +209,7 @@ const startWatch = async (
   cluster: ClusterIdentity,
   logger: Logger,
   watches: Set<WatchHandle>,
-  timeoutMs: number,
+  { clock, timeoutMs }: { clock: Clock; timeoutMs: number },
   { kind, namespace, name, handlers }: WatchTarget,
 ): Promise<WatchHandle> => {
   const info = FLUX_KINDS[kind];
@@ -239,9 +252,9 @@ const startWatch = async (
     },
     (error: unknown) => close(error),
   );
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer = (): void => undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    cancelTimer = clock.after(timeoutMs, () => resolve('timeout'));
   });
   try {
     const outcome = await Promise.race([connecting, timeout]);
@@ -258,7 +271,7 @@ const startWatch = async (
     handle.stop();
     throw toClusterError(cluster, action, error);
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
   }
 };
 

@@ -49,6 +49,7 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
         context: config.cluster.context,
         env: options.env,
         logger,
+        clock,
       }));
 
   const ready = async (): Promise<KubeAdapter> => {

@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { z } from 'zod';
+import { systemClock, type Clock } from '../../clock.js';
 import { KsailError, isKsailError, type ErrorCode } from '../../errors.js';
 import {
   DaemonEvent,
@@ -17,6 +18,8 @@ import { PausedResponse, PushResponse } from './socket-protocol.js';
 export interface ControlClientOptions {
   /** How long a plain call may take; default 10 s. `reconcile` with `wait` and `events` have no limit. */
   timeoutMs?: number;
+  /** Runs the call timeouts; default the system clock. */
+  clock?: Clock;
 }
 
 export interface ControlClient {
@@ -117,6 +120,7 @@ export const createControlClient = (
   options: ControlClientOptions = {},
 ): ControlClient => {
   const defaultTimeout = options.timeoutMs ?? 10_000;
+  const clock = options.clock ?? systemClock;
 
   /** One request; resolves with the response whose body is still unread. */
   const open = (
@@ -142,9 +146,9 @@ export const createControlClient = (
             : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }),
         },
       });
-      let timer: NodeJS.Timeout | undefined;
+      let cancelTimer = (): void => undefined;
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        cancelTimer = clock.after(timeoutMs, () => {
           req.destroy(
             new KsailError(
               'internal',
@@ -153,14 +157,14 @@ export const createControlClient = (
               { details: { socketPath } },
             ),
           );
-        }, timeoutMs);
+        });
       }
       req.once('response', (res) => {
-        clearTimeout(timer);
+        cancelTimer();
         resolve(res);
       });
       req.once('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
+        cancelTimer();
         reject(isKsailError(error) || error.name === 'AbortError' ? error : connectError(socketPath, error));
       });
       req.end(payload);

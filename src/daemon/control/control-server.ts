@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import { chmod, stat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describeError, isKsailError, type ErrorCode } from '../../errors.js';
@@ -23,6 +24,8 @@ export interface ControlServerOptions {
   env?: NodeJS.ProcessEnv;
   /** For the sun_path limit; default process.platform. */
   platform?: NodeJS.Platform;
+  /** Runs the probe of an existing socket; default the system clock. */
+  clock?: Clock;
 }
 
 export interface ControlServer {
@@ -69,7 +72,7 @@ export const startControlServer = async (options: ControlServerOptions): Promise
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   assertSocketPathLength(socketPath, options.platform);
   await prepareSocketDir(socketPath, options.env ?? process.env, logger);
-  await claimSocketPath(socketPath, logger);
+  await claimSocketPath(socketPath, logger, options.clock);
 
   const streams = new Set<ServerResponse>();
 

@@ -1,6 +1,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
+import { systemClock, type Clock } from '../../clock.js';
 import { KsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { createControlClient } from './control-client.js';
@@ -10,7 +11,11 @@ export type SocketState = 'absent' | 'stale' | 'live';
 const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
 /** Connects to the socket: `live` when something accepts, `stale` when the file is left by a dead process. */
-export const probeSocket = async (socketPath: string, timeoutMs = 2000): Promise<SocketState> => {
+export const probeSocket = async (
+  socketPath: string,
+  timeoutMs = 2000,
+  clock: Clock = systemClock,
+): Promise<SocketState> => {
   try {
     const info = await lstat(socketPath);
     if (!info.isSocket()) {
@@ -26,18 +31,18 @@ export const probeSocket = async (socketPath: string, timeoutMs = 2000): Promise
   }
   return new Promise<SocketState>((resolve, reject) => {
     const socket = connect({ path: socketPath });
-    const timer = setTimeout(() => {
+    const cancelTimer = clock.after(timeoutMs, () => {
       // A listener that does not even accept is wedged, not gone: treat it as live rather than steal its path.
       socket.destroy();
       resolve('live');
-    }, timeoutMs);
+    });
     socket.once('connect', () => {
-      clearTimeout(timer);
+      cancelTimer();
       socket.destroy();
       resolve('live');
     });
     socket.once('error', (error) => {
-      clearTimeout(timer);
+      cancelTimer();
       socket.destroy();
       const code = errno(error);
       if (code === 'ECONNREFUSED') resolve('stale');
@@ -69,10 +74,14 @@ export const alreadyRunning = (socketPath: string, pid?: number): KsailError =>
  * Makes the path free for a new listener: nothing there is fine, a stale socket (ECONNREFUSED) is removed, a
  * live one means another daemon owns it and this one must not start.
  */
-export const claimSocketPath = async (socketPath: string, logger: Logger): Promise<void> => {
-  const state = await probeSocket(socketPath);
+export const claimSocketPath = async (
+  socketPath: string,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<void> => {
+  const state = await probeSocket(socketPath, 2000, clock);
   if (state === 'live') {
-    const pid = await createControlClient(socketPath, { timeoutMs: 1000 })
+    const pid = await createControlClient(socketPath, { timeoutMs: 1000, clock })
       .status()
       .then((status) => status.pid)
       .catch(() => undefined);

@@ -6,7 +6,6 @@ import type { PublishResult } from '../../publish/publish-types.js';
 import type { SourceStatus } from '../control/control-types.js';
 import { createDebouncer, type Debouncer } from '../watch/debounce.js';
 import type { EventBus } from '../event-bus.js';
-import type { Scheduler } from '../scheduler.js';
 
 /** What a publish reports while it runs. */
 export interface PublishProgress {
@@ -42,7 +41,6 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, maxMs: 30_000 };
 export interface PipelineOptions {
   source: ResolvedSource;
   publisher: Publisher;
-  scheduler: Scheduler;
   clock: Clock;
   bus: EventBus;
   logger: Logger;
@@ -89,7 +87,7 @@ export class SourcePipeline {
     this.debouncer = createDebouncer({
       quietMs: options.quietMs,
       maxWaitMs: options.maxWaitMs,
-      scheduler: options.scheduler,
+      clock: options.clock,
       onFire: () => this.trigger(),
     });
   }
@@ -231,7 +229,7 @@ export class SourcePipeline {
       retryInMs: delayMs,
       attempt: this.retryAttempt,
     });
-    this.cancelRetry = this.options.scheduler.after(delayMs, () => {
+    this.cancelRetry = this.options.clock.after(delayMs, () => {
       this.cancelRetry = undefined;
       this.trigger();
     });

@@ -1,11 +1,11 @@
-import type { Scheduler } from '../scheduler.js';
+import type { Clock } from '../../clock.js';
 
 export interface DebounceOptions {
   /** Fire once no poke arrived for this long. */
   quietMs: number;
   /** ...or this long after the first poke of a burst, so a file rewritten continuously still ships. */
   maxWaitMs: number;
-  scheduler: Scheduler;
+  clock: Pick<Clock, 'after'>;
   onFire: () => void;
 }
 
@@ -33,8 +33,8 @@ export const createDebouncer = (options: DebounceOptions): Debouncer => {
   return {
     poke: () => {
       cancelQuiet?.();
-      cancelQuiet = options.scheduler.after(options.quietMs, fire);
-      cancelCap ??= options.scheduler.after(Math.max(options.maxWaitMs, options.quietMs), fire);
+      cancelQuiet = options.clock.after(options.quietMs, fire);
+      cancelCap ??= options.clock.after(Math.max(options.maxWaitMs, options.quietMs), fire);
     },
     cancel,
     get pending() {

@@ -68,15 +68,15 @@ export const createTransport = (options: TransportOptions): Transport => {
     // refused connection. The whole-exchange timeout only bounds slow bodies.
     const attempt = new AbortController();
     let headersTimedOut = false;
-    const timer = setTimeout(() => {
+    const cancelHeaders = clock.after(silentMs, () => {
       headersTimedOut = true;
       attempt.abort(new DOMException('no response', 'TimeoutError'));
-    }, silentMs);
+    });
     // A listener we remove, rather than AbortSignal.any over the caller's signal: `any` over a long-lived
     // signal (a daemon's shutdown signal) retains every composed signal in Node 20.
     const onCallerAbort = (): void => attempt.abort(context.signal?.reason);
     context.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    const total = AbortSignal.timeout(options.requestTimeoutMs);
+    const total = clock.timeout(options.requestTimeoutMs);
     let response: Response;
     let body: Buffer;
     try {
@@ -84,10 +84,10 @@ export const createTransport = (options: TransportOptions): Transport => {
         method,
         headers: request.headers,
         body: request.body,
-        signal: AbortSignal.any([attempt.signal, total]),
+        signal: AbortSignal.any([attempt.signal, total.signal]),
         redirect: 'follow',
       });
-      clearTimeout(timer);
+      cancelHeaders();
       context.alive();
       // Always drain the body: an unread body keeps its keep-alive connection out of the pool.
       body = Buffer.from(await response.arrayBuffer());
@@ -95,7 +95,7 @@ export const createTransport = (options: TransportOptions): Transport => {
       if (context.signal?.aborted) throw abortedError(context.signal.reason);
       if (headersTimedOut)
         throw unreachableError(endpoint, `no response within ${Math.round(silentMs)} ms`, { method, path });
-      if (total.aborted)
+      if (total.signal.aborted)
         throw unreachableError(endpoint, `no complete response within ${options.requestTimeoutMs} ms`, {
           method,
           path,
@@ -107,7 +107,8 @@ export const createTransport = (options: TransportOptions): Transport => {
         cause: error,
       });
     } finally {
-      clearTimeout(timer);
+      cancelHeaders();
+      total.cancel();
       context.signal?.removeEventListener('abort', onCallerAbort);
     }
     if (!ok.includes(response.status)) {

@@ -62,7 +62,7 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
     // In parallel: this is the fast path of ensureRegistry, run before every push.
     const [info, healthy] = await Promise.all([
       inspectContainer(),
-      probeRegistry(settings.port, { fetch: deps.fetch }),
+      probeRegistry(settings.port, { fetch: deps.fetch, clock: deps.clock }),
     ]);
     if (!info) {
       return {

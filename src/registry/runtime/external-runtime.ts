@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import { KsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { OCIRegistry } from '../../model/oci-registry.js';
@@ -11,7 +12,7 @@ import type { DownResult, RegistryRuntime, RegistryState } from './types.js';
  */
 export const createExternalRuntime = (
   settings: RegistrySettings,
-  deps: { logger: Logger; fetch?: typeof fetch },
+  deps: { logger: Logger; clock: Clock; fetch?: typeof fetch },
 ): RegistryRuntime => {
   const storage = registryStorage(settings);
   const unreachable = `nothing answers at ${probeUrl(settings.port)}`;
@@ -20,7 +21,7 @@ export const createExternalRuntime = (
     registryEntity(settings, storage, status, settings.network, lastError);
 
   const inspect = async (): Promise<RegistryState> => {
-    const healthy = await probeRegistry(settings.port, { fetch: deps.fetch });
+    const healthy = await probeRegistry(settings.port, { fetch: deps.fetch, clock: deps.clock });
     const registry = healthy
       ? entity('Running')
       : entity('Error', `${unreachable}; start your registry there, or change registryPort`);
@@ -28,7 +29,8 @@ export const createExternalRuntime = (
   };
 
   const up = async (): Promise<OCIRegistry> => {
-    if (await probeRegistry(settings.port, { fetch: deps.fetch })) return entity('Running');
+    if (await probeRegistry(settings.port, { fetch: deps.fetch, clock: deps.clock }))
+      return entity('Running');
     throw new KsailError(
       'registry-unreachable',
       `registry.runtime is external, so ksail-fluxd does not start a registry, and ${unreachable}; start your registry on 127.0.0.1:${settings.port}, change registryPort to where it listens, or set registry.runtime to auto to let ksail-fluxd run one`,

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '../../clock.js';
+import { systemClock, type Clock } from '../../clock.js';
 import { KsailError } from '../../errors.js';
 
 /**
@@ -13,17 +13,18 @@ export const probeUrl = (port: number): string => `http://127.0.0.1:${port}/v2/`
 /** Whether GET /v2/ answers 200: the data model's "healthy". One request, bounded by `timeoutMs`. */
 export const probeRegistry = async (
   port: number,
-  options: { fetch?: typeof fetch; timeoutMs?: number } = {},
+  options: { fetch?: typeof fetch; timeoutMs?: number; clock?: Clock } = {},
 ): Promise<boolean> => {
   const doFetch = options.fetch ?? fetch;
+  const timeout = (options.clock ?? systemClock).timeout(options.timeoutMs ?? 1000);
   try {
-    const response = await doFetch(probeUrl(port), {
-      signal: AbortSignal.timeout(options.timeoutMs ?? 1000),
-    });
+    const response = await doFetch(probeUrl(port), { signal: timeout.signal });
     await response.body?.cancel();
     return response.status === 200;
   } catch {
     return false;
+  } finally {
+    timeout.cancel();
   }
 };
 
@@ -44,7 +45,7 @@ export const waitForHealthy = async (
 ): Promise<void> => {
   const deadline = options.clock.now() + options.timeoutMs;
   for (;;) {
-    if (await probeRegistry(port, { fetch: options.fetch })) return;
+    if (await probeRegistry(port, { fetch: options.fetch, clock: options.clock })) return;
     await options.check?.();
     if (options.clock.now() >= deadline) {
       throw new KsailError(

@@ -61,7 +61,7 @@ export const createProcessRuntime = (
   const inspect = async (): Promise<RegistryState> => {
     const [pid, healthy] = await Promise.all([
       livePid(),
-      probeRegistry(settings.port, { fetch: deps.fetch }),
+      probeRegistry(settings.port, { fetch: deps.fetch, clock: deps.clock }),
     ]);
     const base = { runtime: 'process' as const, logFile: paths.logFile };
     if (pid === undefined)

@@ -2,6 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import type Dockerode from 'dockerode';
+import type { Clock } from '../../clock.js';
 import type { ResolvedConfig } from '../../config/schema.js';
 import { describeError, KsailError } from '../../errors.js';
 import { createDockerRuntime } from './docker-runtime.js';
@@ -42,16 +43,23 @@ export const whichIn =
   };
 
 /** Whether the Docker engine answers /_ping within `timeoutMs` (a stopped engine must not stall every command). */
-export const dockerAnswers = async (docker: Dockerode, timeoutMs = 1000): Promise<string | undefined> => {
+export const dockerAnswers = async (
+  docker: Dockerode,
+  clock: Clock,
+  timeoutMs = 1000,
+): Promise<string | undefined> => {
   // @types/dockerode omits ping's options; dockerode passes abortSignal through to the request.
   const ping = docker.ping.bind(docker) as unknown as (options: {
     abortSignal: AbortSignal;
   }) => Promise<unknown>;
+  const timeout = clock.timeout(timeoutMs);
   try {
-    await ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    await ping({ abortSignal: timeout.signal });
     return undefined;
   } catch (error) {
     return describeError(error);
+  } finally {
+    timeout.cancel();
   }
 };
 
@@ -133,7 +141,7 @@ export const selectRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): 
   if (live) return live;
   if (wanted === 'docker' || wanted === 'auto') {
     const docker = deps.docker ?? newDockerode();
-    const problem = await dockerAnswers(docker);
+    const problem = await dockerAnswers(docker, deps.clock);
     if (problem === undefined) return createRuntime(config, { ...deps, docker }, 'docker');
     if (wanted === 'auto' && !autoMayUseProcess(config)) throw dockerNeededError(config, problem);
     if (wanted === 'docker') {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDebouncer } from '../../../src/daemon/watch/debounce.js';
-import { systemScheduler } from '../../../src/daemon/scheduler.js';
+import { systemClock } from '../../../src/clock.js';
 
 describe('createDebouncer', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -10,7 +10,7 @@ describe('createDebouncer', () => {
     const onFire = vi.fn();
     return {
       onFire,
-      debouncer: createDebouncer({ quietMs: 250, maxWaitMs: 5000, scheduler: systemScheduler, onFire }),
+      debouncer: createDebouncer({ quietMs: 250, maxWaitMs: 5000, clock: systemClock, onFire }),
     };
   };
 

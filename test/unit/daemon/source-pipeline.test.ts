@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/clock.js';
 import { createEventBus } from '../../../src/daemon/event-bus.js';
-import { systemScheduler } from '../../../src/daemon/scheduler.js';
 import { SourcePipeline } from '../../../src/daemon/pipeline/source-pipeline.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
@@ -17,7 +16,6 @@ const setup = (options: { paused?: () => boolean } = {}) => {
   const pipeline = new SourcePipeline({
     source: source!,
     publisher,
-    scheduler: systemScheduler,
     clock: systemClock,
     bus,
     logger,

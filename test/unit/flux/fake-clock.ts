@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/clock.js';
+import { clockFrom, type Clock } from '../../../src/clock.js';
 
 /** Lets pending promise callbacks and I/O callbacks run. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -20,9 +20,19 @@ export const createFakeClock = (start = 1_000_000): FakeClock => {
   let now = start;
   const timers = new Set<Timer>();
   const sleeps: number[] = [];
+  const timed = clockFrom({
+    now: () => now,
+    after: (ms, callback) => {
+      const timer: Timer = { at: now + ms, resolve: callback };
+      timers.add(timer);
+      return () => timers.delete(timer);
+    },
+  });
   return {
     sleeps,
     now: () => now,
+    after: (ms, callback) => timed.after(ms, callback),
+    timeout: (ms) => timed.timeout(ms),
     sleep: (ms, signal) => {
       sleeps.push(ms);
       return new Promise<void>((resolve, reject) => {
