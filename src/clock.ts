@@ -61,7 +61,3 @@ export const systemClock: Clock = {
     return { signal: controller.signal, cancel };
   },
 };
-
-/** Capped exponential backoff: base * 2^attempt, at most `max`. */
-export const backoffDelay = (attempt: number, baseMs: number, maxMs: number): number =>
-  Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt));

@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import { describeRef } from './kinds.js';
 import type { KubeAdapter } from './kube-adapter.js';
 import { httpStatusOf } from './kube-errors.js';
-import { withClusterRetry, type RetryPolicy } from './retry.js';
+import type { RetryPolicy } from '../retry.js';
+import { withClusterRetry } from './retry.js';
 
 export interface PatchTagOptions {
   namespace: string;
@@ -17,7 +18,7 @@ export interface PatchTagOptions {
    * Without it, a missing object is an error.
    */
   recreate?: (tag: string) => Promise<void>;
-  retry?: Partial<RetryPolicy>;
+  retry?: RetryPolicy;
   signal?: AbortSignal | undefined;
 }
 

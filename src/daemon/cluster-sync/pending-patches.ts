@@ -1,11 +1,11 @@
-import { backoffDelay, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
+import { backoffDelay, type RetryPolicy } from '../../retry.js';
 import type { ResolvedSource } from '../../config/schema.js';
 import { describeError, isKsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ClusterHealth } from './cluster-health.js';
 import type { EventBus } from '../event-bus.js';
 import type { FluxDriver } from './flux-driver-types.js';
-import type { RetryPolicy } from '../pipeline/source-pipeline.js';
 
 interface Pending {
   source: ResolvedSource;
@@ -137,7 +137,7 @@ export class PendingPatches {
       this.pending.set(name, entry);
     }
     const retry = this.options.retry ?? { baseMs: 1000, maxMs: 30_000 };
-    const delayMs = backoffDelay(this.attempt, retry.baseMs, retry.maxMs);
+    const delayMs = backoffDelay(retry, this.attempt);
     this.attempt += 1;
     bus.emit('error', name, {
       code: isKsailError(error) ? error.code : 'internal',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
-import { backoffDelay, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
+import { backoffDelay, type RetryPolicy } from '../../retry.js';
 import { describeError, isKsailError, KsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import {
@@ -14,7 +15,6 @@ import type { ClusterHealth } from './cluster-health.js';
 import type { EventBus } from '../event-bus.js';
 import type { FluxDriver, ReconcileResult } from './flux-driver-types.js';
 import type { PendingPatches } from './pending-patches.js';
-import type { RetryPolicy } from '../pipeline/source-pipeline.js';
 
 type Phase = 'held' | 'queued' | 'running' | 'done';
 
@@ -254,7 +254,7 @@ export class ReconcileQueue {
         entry.phase = 'queued';
         entry.view = { ...entry.view, outcome: 'pending' };
         const retry = this.options.retry ?? { baseMs: 1000, maxMs: 30_000 };
-        const delayMs = backoffDelay(attempt, retry.baseMs, retry.maxMs);
+        const delayMs = backoffDelay(retry, attempt);
         bus.emit('error', names[0], {
           code: error.code,
           error: error.message,

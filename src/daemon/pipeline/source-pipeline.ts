@@ -1,4 +1,5 @@
-import { backoffDelay, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
+import { backoffDelay, type RetryPolicy } from '../../retry.js';
 import type { ResolvedSource } from '../../config/schema.js';
 import { describeError, isKsailError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -30,11 +31,6 @@ const CONTENT_ERRORS: readonly ErrorCode[] = [
   'version-invalid',
   'model-invalid',
 ];
-
-export interface RetryPolicy {
-  baseMs: number;
-  maxMs: number;
-}
 
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, maxMs: 30_000 };
 
@@ -221,7 +217,7 @@ export class SourcePipeline {
       return;
     }
     const retryRule = this.options.retry ?? DEFAULT_RETRY;
-    const delayMs = backoffDelay(this.retryAttempt, retryRule.baseMs, retryRule.maxMs);
+    const delayMs = backoffDelay(retryRule, this.retryAttempt);
     this.retryAttempt += 1;
     bus.emit('error', source.name, {
       code,

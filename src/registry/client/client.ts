@@ -6,7 +6,7 @@ import { createManifestOperations, type ManifestOperations } from './manifest-op
 import { validateEndpoint } from './references.js';
 import { createRegistryContext } from './registry-context.js';
 import type { OciManifest } from './registry-schemas.js';
-import type { RetryPolicy } from './retry.js';
+import type { RegistryRetryOptions } from './retry.js';
 import { createTransport } from './transport.js';
 
 export { OciManifest } from './registry-schemas.js';
@@ -69,13 +69,15 @@ const positive = (name: string, value: number): number => {
 export const createRegistryClient = (options: RegistryClientOptions): RegistryClient => {
   const endpoint = validateEndpoint(options.endpoint);
   const clock = options.clock ?? systemClock;
-  const policy: RetryPolicy = {
+  const policy: RegistryRetryOptions = {
     clock,
     logger: options.logger ?? createSilentLogger(),
     unreachableBudgetMs: positive('unreachableBudgetMs', options.unreachableBudgetMs ?? 2500),
     maxRetries: Math.max(0, options.maxRetries ?? 4),
-    backoffBaseMs: positive('backoffBaseMs', options.backoffBaseMs ?? 100),
-    backoffMaxMs: positive('backoffMaxMs', options.backoffMaxMs ?? 1000),
+    backoff: {
+      baseMs: positive('backoffBaseMs', options.backoffBaseMs ?? 100),
+      maxMs: positive('backoffMaxMs', options.backoffMaxMs ?? 1000),
+    },
     maxRetryAfterMs: options.maxRetryAfterMs ?? 5000,
   };
   const transport = createTransport({

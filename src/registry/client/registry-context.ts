@@ -2,7 +2,7 @@ import type { KsailError } from '../../errors.js';
 import { validateRepository } from '../../model/oci-artifact.js';
 import { invalidResponseError } from './registry-errors.js';
 import { Digest } from './registry-schemas.js';
-import { withRetry, type AttemptContext, type RetryPolicy } from './retry.js';
+import { retryRegistry, type AttemptContext, type RegistryRetryOptions } from './retry.js';
 import type { RegistryResponse, Transport } from './transport.js';
 
 /** What the blob and manifest operations share: the transport, the retry loop and response checks. */
@@ -23,7 +23,7 @@ export interface RegistryContext {
 export const createRegistryContext = (
   endpoint: string,
   transport: Transport,
-  policy: RetryPolicy,
+  policy: RegistryRetryOptions,
 ): RegistryContext => {
   const url = (path: string): URL => new URL(path, transport.baseUrl);
   const invalid = (what: string, problem: string, cause?: unknown): KsailError =>
@@ -33,7 +33,7 @@ export const createRegistryContext = (
     transport,
     url,
     repoUrl: (repository, rest) => url(`/v2/${validateRepository(repository)}/${rest}`),
-    run: (attempt, signal) => withRetry(policy, signal, attempt),
+    run: (attempt, signal) => retryRegistry(policy, signal, attempt),
     invalid,
     digestHeader: (response) => {
       const value = response.headers.get('docker-content-digest');

@@ -1,17 +1,17 @@
-import { backoffDelay, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import { KsailError, isKsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { abortedError, withRetry, type RetryPolicy } from '../../retry.js';
 import { registryHttpStatus } from './registry-errors.js';
 
-export interface RetryPolicy {
+export interface RegistryRetryOptions {
   clock: Clock;
   logger: Logger;
   /** How long the registry may stay silent (refused connections, timeouts) before we give up. */
   unreachableBudgetMs: number;
   /** Retries for 5xx and 429 answers. */
   maxRetries: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
+  backoff: RetryPolicy;
   /** A longer `Retry-After` is not worth blocking a save for: fail instead. */
   maxRetryAfterMs: number;
 }
@@ -45,65 +45,55 @@ export const parseRetryAfter = (value: string | null, now: number): number | und
 export const isRetryableStatus = (status: number): boolean =>
   status === 429 || (status >= 500 && status <= 599 && status !== 501);
 
-export const abortedError = (reason: unknown): KsailError =>
-  new KsailError('aborted', 'registry request was cancelled', { cause: reason });
+export const registryAborted = (reason: unknown): KsailError => abortedError('registry request', reason);
 
 /**
  * Runs `attempt` until it succeeds, or fails in a way another attempt will not fix. `attempt` throws
  * `registry-unreachable` for network failures and `registry-http` with `details.status` for answers.
  */
-export const withRetry = async <T>(
-  policy: RetryPolicy,
+export const retryRegistry = async <T>(
+  options: RegistryRetryOptions,
   signal: AbortSignal | undefined,
   attempt: (context: AttemptContext) => Promise<T>,
 ): Promise<T> => {
-  const { clock } = policy;
-  let deadline = clock.now() + policy.unreachableBudgetMs;
+  const { clock } = options;
+  let deadline = clock.now() + options.unreachableBudgetMs;
   const context: AttemptContext = {
     signal,
     get deadline() {
       return deadline;
     },
     alive: () => {
-      deadline = clock.now() + policy.unreachableBudgetMs;
+      deadline = clock.now() + options.unreachableBudgetMs;
     },
   };
-  let retries = 0;
   let statusRetries = 0;
-  for (;;) {
-    let delay: number | undefined;
-    try {
-      return await attempt(context);
-    } catch (error) {
-      delay = nextDelay(error);
-      if (delay === undefined) throw error;
-      policy.logger.debug('registry request retry', {
-        code: error instanceof KsailError ? error.code : 'unknown',
-        ...(error instanceof KsailError ? error.details : {}),
-        retry: retries + 1,
-        delayMs: delay,
-      });
-    }
-    retries += 1;
-    try {
-      await clock.sleep(delay, signal);
-    } catch (error) {
-      throw abortedError(signal?.reason ?? error);
-    }
-  }
-
-  function nextDelay(error: unknown): number | undefined {
-    const backoff = backoffDelay(retries, policy.backoffBaseMs, policy.backoffMaxMs);
+  const delayFor = (error: unknown, _retry: number, backoff: number): number | undefined => {
     if (isKsailError(error, 'registry-unreachable')) {
       return clock.now() + backoff + MIN_ATTEMPT_MS > deadline ? undefined : backoff;
     }
     if (!isKsailError(error, 'registry-http')) return undefined;
     const { status } = registryHttpStatus(error);
-    if (status === undefined || !isRetryableStatus(status) || statusRetries >= policy.maxRetries)
+    if (status === undefined || !isRetryableStatus(status) || statusRetries >= options.maxRetries)
       return undefined;
     const retryAfter = typeof error.details.retryAfterMs === 'number' ? error.details.retryAfterMs : 0;
-    if (retryAfter > policy.maxRetryAfterMs) return undefined;
+    if (retryAfter > options.maxRetryAfterMs) return undefined;
     statusRetries += 1;
     return Math.max(backoff, retryAfter);
-  }
+  };
+  const { value } = await withRetry(() => attempt(context), {
+    policy: options.backoff,
+    clock,
+    what: 'registry request',
+    signal,
+    delayFor,
+    onRetry: (error, retry, delayMs) =>
+      options.logger.debug('registry request retry', {
+        code: error instanceof KsailError ? error.code : 'unknown',
+        ...(error instanceof KsailError ? error.details : {}),
+        retry,
+        delayMs,
+      }),
+  });
+  return value;
 };

@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { KsailError } from '../../errors.js';
 import { httpError, unreachableError } from './registry-errors.js';
-import { abortedError, parseRetryAfter, type AttemptContext } from './retry.js';
+import { registryAborted, parseRetryAfter, type AttemptContext } from './retry.js';
 
 export interface TransportOptions {
   endpoint: string;
@@ -62,7 +62,7 @@ export const createTransport = (options: TransportOptions): Transport => {
     const { method } = request;
     const path = request.url.pathname;
     const silentMs = context.deadline - clock.now();
-    if (context.signal?.aborted) throw abortedError(context.signal.reason);
+    if (context.signal?.aborted) throw registryAborted(context.signal.reason);
     if (silentMs <= 0) throw unreachableError(endpoint, 'no response in time', { method, path });
     // The response-headers deadline is the rest of the unreachable budget: a hung registry fails as fast as a
     // refused connection. The whole-exchange timeout only bounds slow bodies.
@@ -92,7 +92,7 @@ export const createTransport = (options: TransportOptions): Transport => {
       // Always drain the body: an unread body keeps its keep-alive connection out of the pool.
       body = Buffer.from(await response.arrayBuffer());
     } catch (error) {
-      if (context.signal?.aborted) throw abortedError(context.signal.reason);
+      if (context.signal?.aborted) throw registryAborted(context.signal.reason);
       if (headersTimedOut)
         throw unreachableError(endpoint, `no response within ${Math.round(silentMs)} ms`, { method, path });
       if (total.signal.aborted)

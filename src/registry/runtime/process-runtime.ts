@@ -1,6 +1,7 @@
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { backoffDelay, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
+import { backoffDelay } from '../../retry.js';
 import { describeError, KsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { OCIRegistry, RegistryStorage } from '../../model/oci-registry.js';
@@ -195,7 +196,7 @@ export const createProcessRuntime = (
         await clock.sleep(500, stop.signal);
         if ((await livePid()) !== undefined) continue;
         if (clock.now() - startedAt > STABLE_MS) attempt = 0;
-        const delay = backoffDelay(attempt, 500, 30_000);
+        const delay = backoffDelay({ baseMs: 500, maxMs: 30_000 }, attempt);
         logger.warn('registry process died; restarting', { attempt, delayMs: delay, log: paths.logFile });
         await clock.sleep(delay, stop.signal);
         attempt += 1;
