@@ -9,13 +9,11 @@ import { registryEndpoint, type OCIRegistry } from '../model/oci-registry.js';
 import type { PublishResult } from '../publish/publish-types.js';
 import type { DaemonControl } from './control/control-types.js';
 import { createDaemonControl } from './control/daemon-control.js';
-import { ClusterHealth } from './cluster-sync/cluster-health.js';
 import { RegistryKeeper } from './pipeline/registry-keeper.js';
 import { createEventBus } from './event-bus.js';
 import type { WatcherFactory } from './watch/file-watcher.js';
 import type { FluxDriver } from './cluster-sync/flux-driver-types.js';
-import { PendingPatches } from './cluster-sync/pending-patches.js';
-import { ReconcileQueue } from './cluster-sync/reconcile-queue.js';
+import { ClusterSync } from './cluster-sync/cluster-sync.js';
 import { resolveSocketPath } from './control/socket-path.js';
 import type { RetryPolicy } from '../retry.js';
 import { SourcePipeline, type Publisher } from './pipeline/source-pipeline.js';
@@ -43,8 +41,9 @@ export interface DaemonDeps {
   ensureRegistry(config: ResolvedConfig): Promise<OCIRegistry>;
   /** Releases what the deps keep for the daemon's life (the registry process supervision). */
   dispose?(): Promise<void>;
-  createPublisher(registry: OCIRegistry): Publisher;
-  createFlux(registry: OCIRegistry, config: ResolvedConfig): FluxDriver;
+  /** The publisher and the Flux port are built once, from the config; they reach out only when used. */
+  createPublisher(config: ResolvedConfig): Publisher;
+  createFlux(config: ResolvedConfig): FluxDriver;
   startControlServer?: ControlServerFactory;
   /** Reads the config again (SIGHUP). */
   reloadConfig?: () => Promise<ResolvedConfig>;
@@ -76,7 +75,6 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
   let config = deps.config;
   let paused = false;
   let startedAt = new Date(clock.now()).toISOString();
-  const cluster = new ClusterHealth();
   const registry = new RegistryKeeper({
     ensure: (current) => deps.ensureRegistry(current),
     clock,
@@ -84,46 +82,21 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     endpoint: registryEndpoint(config.registryPort),
   });
   const runtimes = new Map<string, SourceRuntime>();
-  let publisher: Publisher | undefined;
-  let flux: FluxDriver | undefined;
-  let server: { close(): Promise<void> } | undefined;
-  let lifecycle: Promise<void> = Promise.resolve();
-  let closing: Promise<void> | undefined;
-
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the daemon has not started');
-    return value;
-  };
-  // Created before start() so that status works at once; they reach the registry and Flux only after it.
-  const fluxProxy: FluxDriver = {
-    // The mode as of now (a reload may change it): Manual holds what Flux applies until a reconcile.
-    ensureResources: (source, version, options) =>
-      started(flux).ensureResources(source, version, { ...options, hold: config.flux.mode === 'Manual' }),
-    patchTag: (source, version, options) =>
-      started(flux).patchTag(source, version, { ...options, hold: config.flux.mode === 'Manual' }),
-    reconcile: (request, signal) => started(flux).reconcile(request, signal),
-  };
-  const patches = new PendingPatches({
-    flux: fluxProxy,
-    cluster,
-    clock,
-    bus,
-    logger,
-    ...(deps.retry ? { retry: deps.retry } : {}),
-  });
-  const queue = new ReconcileQueue({
+  const publisher = deps.createPublisher(config);
+  const sync = new ClusterSync({
+    flux: deps.createFlux(config),
     mode: config.flux.mode,
     concurrency: config.flux.concurrency,
     namespace: config.flux.namespace,
-    flux: fluxProxy,
-    patches,
-    cluster,
     clock,
     bus,
     logger,
     ...(deps.retry ? { retry: deps.retry } : {}),
-    ...(deps.newRequestId ? { newId: deps.newRequestId } : {}),
+    ...(deps.newRequestId ? { newRequestId: deps.newRequestId } : {}),
   });
+  let server: { close(): Promise<void> } | undefined;
+  let lifecycle: Promise<void> = Promise.resolve();
+  let closing: Promise<void> | undefined;
 
   const afterPublish = (pipeline: SourcePipeline, result: PublishResult, first: boolean): void => {
     registry.ok();
@@ -132,17 +105,20 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     if (runtimes.get(source.name)?.pipeline !== pipeline || result.version === undefined) return;
     if (!fluxEnabled(config)) return;
     // The first result applies the Flux objects at the registry's version; later ones only move the tag.
-    if (first || result.outcome === 'pushed') patches.set(source, result.version, first);
-    if (result.outcome === 'pushed' && result.manifestDigest) {
-      queue.submit(source.name, { tag: result.version, digest: result.manifestDigest });
-    }
+    if (!first && result.outcome !== 'pushed') return;
+    sync.published(source, result.version, {
+      ensure: first,
+      ...(result.outcome === 'pushed' && result.manifestDigest
+        ? { pushed: { tag: result.version, digest: result.manifestDigest } }
+        : {}),
+    });
   };
 
   const addSource = async (source: ResolvedSource): Promise<void> => {
     if (closing) return;
     const pipeline: SourcePipeline = new SourcePipeline({
       source,
-      publisher: { publish: (s, progress) => started(publisher).publish(s, progress) },
+      publisher,
       clock,
       bus,
       logger,
@@ -180,7 +156,6 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     const runtime = runtimes.get(name);
     if (!runtime) return;
     runtimes.delete(name);
-    patches.forget(name);
     await Promise.allSettled([runtime.watch.close(), runtime.pipeline.close()]);
   };
 
@@ -200,14 +175,18 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     const reloaded = reloadedConfig(config, next);
     const { needsRestart } = reloaded;
     config = reloaded.config;
-    queue.setMode(config.flux.mode);
+    sync.setMode(config.flux.mode);
     logger.level = config.log.level;
     if (needsRestart.length > 0) {
       logger.warn('config settings need a restart to take effect', { settings: needsRestart });
     }
     await Promise.allSettled([...diff.removed, ...diff.changed].map(removeSource));
-    diff.removed.forEach((name) => queue.dropHeld(name));
+    diff.removed.forEach((name) => sync.remove(name));
     const byName = new Map(next.sources.map((source) => [source.name, source]));
+    diff.changed.forEach((name) => {
+      const source = byName.get(name);
+      if (source) sync.reset(source);
+    });
     await Promise.allSettled(
       [...diff.added, ...diff.changed].flatMap((name) => {
         const source = byName.get(name);
@@ -224,16 +203,14 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
 
   const control = createDaemonControl({
     bus,
-    queue,
-    patches,
-    cluster,
+    sync,
     registry,
     runtimes: () => runtimes,
     assertCanReconcile: () => assertFluxEnabled(config),
     status: () => ({
       pid: deps.pid ?? process.pid,
       version: deps.version,
-      mode: config.flux.mode,
+      mode: sync.mode,
       paused,
       startedAt,
     }),
@@ -259,9 +236,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
       // close() ran while the socket was being set up, so it found no server to close.
       if (closing) return started.close();
     }
-    const ensured = await registry.start(config);
-    publisher = deps.createPublisher(ensured);
-    flux = deps.createFlux(ensured, config);
+    await registry.start(config);
     await Promise.allSettled(config.sources.map(addSource));
     logger.info('daemon started', {
       sources: config.sources.map((source) => source.name),
@@ -296,9 +271,8 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
           limit,
           all.map((runtime) => runtime.pipeline.close()),
         );
-        await settleWithin(clock, limit, [queue.close(), patches.close(), registry.close()]);
+        await settleWithin(clock, limit, [sync.close(), registry.close()]);
         await Promise.allSettled([server?.close(), deps.dispose?.()]);
-        flux?.close?.();
         logger.info('daemon stopped');
       })();
       return closing;

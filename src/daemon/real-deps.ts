@@ -6,6 +6,7 @@ import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { fluxEnabled } from '../model/cluster-config.js';
+import { registryEndpoint } from '../model/oci-registry.js';
 import { createRegistryClient } from '../registry/client/client.js';
 import { ensureRegistry, ensureRuntime, keepProcessRegistry } from '../registry/runtime/ensure.js';
 import type { RegistryRuntime } from '../registry/runtime/types.js';
@@ -63,10 +64,10 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
     dispose: async () => {
       await (await kept)?.close?.();
     },
-    createPublisher: (registry) => {
-      const client = createRegistryClient({ endpoint: registry.endpoint, clock, logger });
+    createPublisher: (config) => {
+      const client = createRegistryClient({ endpoint: registryEndpoint(config.registryPort), clock, logger });
       // Shared with `prune`: garbage collection never runs while a push is uploading.
-      const lock = pushLock(registryLockDir(env, registry.name), { clock });
+      const lock = pushLock(registryLockDir(env, config.registry.name), { clock });
       // One parsed-manifest cache per source, so that a save re-parses only the files it changed. Keyed by the
       // source object, which its pipeline keeps: a source removed or recreated by a reload frees its cache.
       const caches = new WeakMap<ResolvedSource, ValidationCache>();
@@ -92,7 +93,7 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
           ),
       };
     },
-    createFlux: (registry, config) => createFluxDriver({ config, registry, clock, logger, env }),
+    createFlux: (config) => createFluxDriver({ config, clock, logger, env }),
     startControlServer: (server) => startControlServer({ ...server, env }),
     ...(options.reloadConfig ? { reloadConfig: options.reloadConfig } : {}),
   };

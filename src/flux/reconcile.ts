@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { mapLimited } from '../concurrency.js';
 import { isKsailError, KsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { findCondition, ociRevision } from '../model/flux-resources.js';
@@ -187,31 +188,22 @@ export const reconcileRequest = async (
   options: ReconcileOptions & { concurrency?: number },
 ): Promise<ReconcileOutcome[]> => {
   const targets = requestSources(request);
-  const outcomes: ReconcileOutcome[] = new Array<ReconcileOutcome>(targets.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < targets.length) {
-      const index = next++;
-      const target = targets[index] as { namespace: string; source: string };
-      try {
-        const expected = request.expected?.[target.source];
-        const result = await reconcileSource(
-          adapter,
-          { ...target, expected, pushed: request.origin === 'push' && expected !== undefined },
-          options,
-        );
-        outcomes[index] = { ok: true, ...result };
-      } catch (error) {
-        const wrapped = isKsailError(error)
-          ? error
-          : new KsailError('internal', `reconciling ${target.source} failed unexpectedly: ${String(error)}`, {
-              cause: error,
-            });
-        outcomes[index] = { ok: false, source: target.source, error: wrapped };
-      }
+  return mapLimited(targets, options.concurrency ?? 2, async (target): Promise<ReconcileOutcome> => {
+    try {
+      const expected = request.expected?.[target.source];
+      const result = await reconcileSource(
+        adapter,
+        { ...target, expected, pushed: request.origin === 'push' && expected !== undefined },
+        options,
+      );
+      return { ok: true, ...result };
+    } catch (error) {
+      const wrapped = isKsailError(error)
+        ? error
+        : new KsailError('internal', `reconciling ${target.source} failed unexpectedly: ${String(error)}`, {
+            cause: error,
+          });
+      return { ok: false, source: target.source, error: wrapped };
     }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 2, targets.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  return outcomes;
+  });
 };

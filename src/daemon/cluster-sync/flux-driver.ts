@@ -12,12 +12,10 @@ import { reconcileRequest } from '../../flux/reconcile.js';
 import { createRequestedAtTokens } from '../../flux/requested-at.js';
 import type { Logger } from '../../logger.js';
 import { parseDuration } from '../../model/duration.js';
-import type { OCIRegistry } from '../../model/oci-registry.js';
 import type { FluxDriver, TagMoveOptions } from './flux-driver-types.js';
 
 export interface FluxDriverOptions {
   config: ResolvedConfig;
-  registry: OCIRegistry;
   clock: Clock;
   logger: Logger;
   env: NodeJS.ProcessEnv;
@@ -33,10 +31,7 @@ export interface FluxDriverOptions {
 export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { close(): void } => {
   const { config, clock, logger } = options;
   const { namespace } = config.flux;
-  const settings: FluxSettings = {
-    ...fluxSettingsOf(config),
-    inClusterEndpoint: options.registry.inClusterEndpoint,
-  };
+  const settings: FluxSettings = fluxSettingsOf(config);
   const tokens = createRequestedAtTokens({ now: () => clock.now() });
   let adapter: KubeAdapter | undefined;
   let preflight: Promise<void> | undefined;

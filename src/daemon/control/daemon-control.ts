@@ -1,18 +1,14 @@
 import type { ResolvedSource } from '../../config/schema.js';
 import { KsailError } from '../../errors.js';
 import type { DaemonControl, DaemonStatus, SourceStatus } from './control-types.js';
-import type { ClusterHealth } from '../cluster-sync/cluster-health.js';
 import type { RegistryKeeper } from '../pipeline/registry-keeper.js';
 import type { EventBus } from '../event-bus.js';
-import type { PendingPatches } from '../cluster-sync/pending-patches.js';
-import type { ReconcileQueue } from '../cluster-sync/reconcile-queue.js';
+import type { ClusterSync } from '../cluster-sync/cluster-sync.js';
 import type { SourcePipeline } from '../pipeline/source-pipeline.js';
 
 export interface ControlParts {
   bus: EventBus;
-  queue: ReconcileQueue;
-  patches: PendingPatches;
-  cluster: ClusterHealth;
+  sync: ClusterSync;
   registry: Pick<RegistryKeeper, 'view'>;
   runtimes(): ReadonlyMap<string, { source: ResolvedSource; pipeline: SourcePipeline }>;
   status(): Pick<DaemonStatus, 'pid' | 'version' | 'mode' | 'paused' | 'startedAt'>;
@@ -41,31 +37,32 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
   status: () => ({
     ...parts.status(),
     registry: parts.registry.view(),
-    cluster: parts.cluster.view(),
+    cluster: parts.sync.cluster(),
     sources: [...parts.runtimes().values()].map(({ source, pipeline }): SourceStatus => {
-      const tagPatched = parts.patches.tagPatched(source.name);
+      const tagPatched = parts.sync.tagPatched(source.name);
       return {
         name: source.name,
         path: source.absolutePath,
         repository: source.repository,
         ...pipeline.snapshot(),
         ...(tagPatched === undefined ? {} : { tagPatched }),
-        pendingRequests: parts.queue.pendingFor(source.name),
+        pendingRequests: parts.sync.pendingFor(source.name),
       };
     }),
-    recentRequests: parts.queue.recent(),
+    recentRequests: parts.sync.recent(),
   }),
 
   reconcile: async (body) => {
     parts.assertCanReconcile?.();
     const names = selectNames(parts, body.sources);
     const runtimes = parts.runtimes();
-    const { ids, done } = parts.queue.trigger(names, (name) => runtimes.get(name)?.pipeline.version);
+    const sources = names.flatMap((name) => runtimes.get(name)?.source ?? []);
+    const { ids, done } = parts.sync.trigger(sources, (name) => runtimes.get(name)?.pipeline.version);
     if (body.wait) await done;
-    return { requests: ids.flatMap((id) => parts.queue.get(id) ?? []) };
+    return { requests: ids.flatMap((id) => parts.sync.get(id) ?? []) };
   },
 
-  request: (id) => parts.queue.get(id),
+  request: (id) => parts.sync.get(id),
 
   subscribe: (listener) => parts.bus.subscribe(listener),
 
