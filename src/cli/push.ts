@@ -1,19 +1,16 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { ResolvedConfig } from '../config/schema.js';
 import { afterPush, type AfterPushResult } from '../publish/after-push.js';
-import { KsailError } from '../errors.js';
-import { fluxEnabled } from '../model/cluster-config.js';
-import type { Logger } from '../logger.js';
+import { KsailError, type ErrorCode } from '../errors.js';
 import { BUMP_POLICIES, type BumpPolicy } from '../model/oci-artifact.js';
-import type { RegistryClient } from '../registry/client/client.js';
 import { ensureRegistry } from '../registry/runtime/ensure.js';
-import { pushLock } from '../registry/runtime/lock.js';
-import { registryLockDir } from '../registry/runtime/settings.js';
-import { publishSource } from '../publish/publish-source.js';
 import type { PublishResult } from '../publish/publish-types.js';
-import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
-import { formatBytes, registryClientFor, selectSources, shortDigest } from './sources.js';
+import { createPublisher } from '../publish/publisher.js';
+import { printJson, println, type CommandRegistrar } from './context.js';
+import { formatBytes, selectSources, shortDigest } from './sources.js';
+
+type PushFailure = { source: string; error: string; code: ErrorCode };
+type PushLine = (PublishResult & { tag?: AfterPushResult }) | PushFailure;
 
 interface PushOptions {
   json?: boolean;
@@ -42,23 +39,25 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
         throw new KsailError('usage', '--version applies to exactly one source; name the source to push');
       }
       const logger = context.logger(config);
-      const client = options.dryRun ? undefined : await registryFor(config, context, logger);
-      const results: ((PublishResult & { tag?: AfterPushResult }) | { source: string; error: string })[] = [];
+      if (!options.dryRun && config.registryEnabled) {
+        await ensureRegistry(config, { logger, clock: context.clock, env: context.env });
+      }
+      const publisher = createPublisher({
+        config,
+        clock: context.clock,
+        logger,
+        env: context.env,
+        ...(options.dryRun ? { dryRun: true } : {}),
+      });
+      const request = {
+        ...(options.bump ? { bump: options.bump } : {}),
+        ...(options.version ? { version: options.version } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+      };
+      const results: PushLine[] = [];
       for (const source of sources) {
         try {
-          const result = await publishSource({
-            source,
-            client,
-            request: {
-              ...(options.bump ? { bump: options.bump } : {}),
-              ...(options.version ? { version: options.version } : {}),
-              ...(options.dryRun ? { dryRun: true } : {}),
-            },
-            clock: context.clock,
-            logger,
-            lock: pushLock(registryLockDir(context.env, config.registry.name), { clock: context.clock }),
-            namespaceRequired: fluxEnabled(config),
-          });
+          const result = await publisher.publish(source, undefined, request);
           const patch =
             result.outcome === 'pushed' && result.version && result.manifestDigest
               ? await afterPush({
@@ -78,30 +77,23 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
           }
         } catch (error) {
           if (!(error instanceof KsailError) || error.code === 'registry-unreachable') throw error;
-          results.push({ source: source.name, error: error.message });
+          results.push({ source: source.name, error: error.message, code: error.code });
           if (!options.json) println(context, `${source.name}  failed: ${error.message}`);
         }
       }
       if (options.json) printJson(context, { results });
-      const failed = results.filter((result) => 'error' in result).length;
-      if (failed > 0) {
+      const failures = results.filter((result): result is PushFailure => 'error' in result);
+      const [first] = failures;
+      if (first) {
+        // The first failure's own code (manifest-invalid, version-invalid, registry-http, ...); each source's is
+        // in its line of the output and in details.
         throw new KsailError(
-          'manifest-invalid',
-          `${failed} of ${results.length} source(s) were not pushed; see above`,
+          first.code,
+          `${failures.length} of ${results.length} source(s) were not pushed; see above`,
+          { details: { failures: failures.map(({ source, code }) => ({ source, code })) } },
         );
       }
     });
-};
-
-const registryFor = async (
-  config: ResolvedConfig,
-  context: CommandContext,
-  logger: Logger,
-): Promise<RegistryClient> => {
-  if (config.registryEnabled) {
-    await ensureRegistry(config, { logger, clock: context.clock, env: context.env });
-  }
-  return registryClientFor(config, context, logger);
 };
 
 const formatPatch = (source: string, patch: AfterPushResult): string => {

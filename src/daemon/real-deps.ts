@@ -1,18 +1,11 @@
 import { createIgnoreMatcher } from '../artifact/ignore.js';
-import { createLimiter } from '../concurrency.js';
-import { createValidationCache, type ValidationCache } from '../artifact/validation-cache.js';
 import type { Clock } from '../clock.js';
-import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
+import type { ResolvedConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { fluxEnabled } from '../model/cluster-config.js';
-import { registryEndpoint } from '../model/oci-registry.js';
-import { createRegistryClient } from '../registry/client/client.js';
 import { ensureRegistry, ensureRuntime, keepProcessRegistry } from '../registry/runtime/ensure.js';
 import type { RegistryRuntime } from '../registry/runtime/types.js';
-import { pushLock } from '../registry/runtime/lock.js';
-import { publishSource } from '../publish/publish-source.js';
-import { registryLockDir } from '../registry/runtime/settings.js';
+import { createPublisher } from '../publish/publisher.js';
 import { startControlServer } from './control/control-server.js';
 import type { DaemonDeps } from './create-daemon.js';
 import { dirWatcherFactory } from './watch/dir-watcher.js';
@@ -64,35 +57,8 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
     dispose: async () => {
       await (await kept)?.close?.();
     },
-    createPublisher: (config) => {
-      const client = createRegistryClient({ endpoint: registryEndpoint(config.registryPort), clock, logger });
-      // Shared with `prune`: garbage collection never runs while a push is uploading.
-      const lock = pushLock(registryLockDir(env, config.registry.name), { clock });
-      // One parsed-manifest cache per source, so that a save re-parses only the files it changed. Keyed by the
-      // source object, which its pipeline keeps: a source removed or recreated by a reload frees its cache.
-      const caches = new WeakMap<ResolvedSource, ValidationCache>();
-      const cacheFor = (source: ResolvedSource): ValidationCache => {
-        let cache = caches.get(source);
-        if (!cache) caches.set(source, (cache = createValidationCache()));
-        return cache;
-      };
-      const builds = createLimiter(MAX_CONCURRENT_BUILDS);
-      return {
-        publish: (source, progress) =>
-          builds(() =>
-            publishSource({
-              source,
-              client,
-              clock,
-              logger,
-              lock,
-              validationCache: cacheFor(source),
-              namespaceRequired: fluxEnabled(options.config),
-              ...(progress ? { onPushing: (version: string) => progress.onPushing(version) } : {}),
-            }),
-          ),
-      };
-    },
+    createPublisher: (config) =>
+      createPublisher({ config, clock, logger, env, builds: MAX_CONCURRENT_BUILDS }),
     createFlux: (config) => createFluxDriver({ config, clock, logger, env }),
     startControlServer: (server) => startControlServer({ ...server, env }),
     ...(options.reloadConfig ? { reloadConfig: options.reloadConfig } : {}),

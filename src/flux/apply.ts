@@ -13,6 +13,7 @@ import type { AppliedObject, KubeAdapter } from './kube-adapter.js';
 import { isFieldConflict } from './kube-errors.js';
 import { specTag, type KubeObject } from './kube-object.js';
 import { patchTag } from './patch-tag.js';
+import { abortedError } from '../retry.js';
 import { withClusterRetry } from './retry.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'skipped';
@@ -43,6 +44,8 @@ export interface ApplyResourcesOptions {
   force?: boolean;
   clock: Clock;
   logger: Logger;
+  /** Ends the writes and their retries with `aborted` (the daemon is stopping). */
+  signal?: AbortSignal | undefined;
 }
 
 /** What a reader of the object sees; managedFields-only writes (ownership moving) bump resourceVersion too. */
@@ -77,6 +80,7 @@ export const applyResources = async (
   const results: ApplyResult[] = [];
 
   for (const source of options.sources) {
+    if (options.signal?.aborted) throw abortedError('applying the Flux objects', options.signal.reason);
     const base = { namespace, name: source.name, source: source.name };
     const existing = find(repositories, source.name);
     const clusterTag = specTag(existing);
@@ -101,6 +105,7 @@ export const applyResources = async (
           tag: wanted,
           clock: options.clock,
           logger: options.logger,
+          signal: options.signal,
         });
         action = 'configured';
         finalTag = wanted;
@@ -127,7 +132,7 @@ export const applyResources = async (
 const applyOne = async (
   adapter: Pick<KubeAdapter, 'apply'>,
   object: AppliedObject,
-  options: Pick<ApplyResourcesOptions, 'force' | 'clock' | 'logger'>,
+  options: Pick<ApplyResourcesOptions, 'force' | 'clock' | 'logger' | 'signal'>,
 ): Promise<KubeObject> => {
   const what = describeRef({ kind: object.kind, ...object.metadata });
   try {
@@ -135,6 +140,7 @@ const applyOne = async (
       clock: options.clock,
       logger: options.logger,
       what: `apply of ${what}`,
+      signal: options.signal,
     });
     return value;
   } catch (error) {

@@ -280,10 +280,12 @@ export const kubeAdapterFromConfig = (
   config: Pick<ResolvedConfig, 'cluster'>,
   env: NodeJS.ProcessEnv,
   logger: Logger,
+  clock: Clock = systemClock,
 ): KubeAdapter =>
   createKubeAdapter({
     kubeconfigPath: config.cluster.kubeconfig,
     context: config.cluster.context,
     env,
     logger,
+    clock,
   });

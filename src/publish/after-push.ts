@@ -1,20 +1,93 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { describeError, isKsailError, type ErrorCode } from '../errors.js';
+import { applyResources } from '../flux/apply.js';
+import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
+import { fluxSettingsOf, type FluxSettings } from '../flux/generate.js';
+import { holdKustomization } from '../flux/hold.js';
+import type { KubeAdapter } from '../flux/kube-adapter.js';
+import { patchTag, type PatchTagResult } from '../flux/patch-tag.js';
+import { ensureFluxInstalled } from '../flux/preflight.js';
 import type { Logger } from '../logger.js';
 import { fluxEnabled } from '../model/cluster-config.js';
 import { ociRevision } from '../model/flux-resources.js';
-import { applyResources } from '../flux/apply.js';
-import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
-import { fluxSettingsOf } from '../flux/generate.js';
-import type { KubeAdapter } from '../flux/kube-adapter.js';
-import { patchTag } from '../flux/patch-tag.js';
-import { ensureFluxInstalled } from '../flux/preflight.js';
+
+/** What the after-push step needs, for `push` and the daemon alike. */
+export interface TagStepOptions {
+  source: ResolvedSource;
+  version: string;
+  settings: FluxSettings;
+  clock: Clock;
+  logger: Logger;
+  /** Manual mode: suspend the Kustomization first, so Flux applies the new tag only at the next reconcile. */
+  hold?: boolean | undefined;
+  /** Ends the writes and their retries (the daemon is stopping). */
+  signal?: AbortSignal | undefined;
+}
+
+const holdFirst = async (adapter: KubeAdapter, options: TagStepOptions): Promise<void> => {
+  if (!options.hold) return;
+  await holdKustomization(adapter, {
+    namespace: options.settings.namespace,
+    name: options.source.name,
+    clock: options.clock,
+    logger: options.logger,
+    signal: options.signal,
+  });
+};
+
+/**
+ * Server-side applies the source's OCIRepository and Kustomization at `version`, moving an existing
+ * OCIRepository's tag too: the registry's version is the one to run (after a restart the cluster may still point
+ * at an older tag).
+ */
+export const applySource = async (adapter: KubeAdapter, options: TagStepOptions): Promise<void> => {
+  await holdFirst(adapter, options);
+  const { source } = options;
+  const results = await applyResources(adapter, {
+    sources: [source],
+    settings: options.settings,
+    versions: { [source.name]: options.version },
+    moveTags: true,
+    clock: options.clock,
+    logger: options.logger,
+    signal: options.signal,
+  });
+  for (const result of results.filter((entry) => entry.action === 'skipped')) {
+    options.logger.warn('Flux object not applied', {
+      source: source.name,
+      kind: result.kind,
+      reason: result.reason,
+    });
+  }
+};
+
+/**
+ * The after-push step: points the source's OCIRepository at the new version with a merge patch of `spec.ref.tag`
+ * and, when someone deleted the objects, re-creates them at that version (after `preflight`, since a deleted
+ * object may mean Flux was uninstalled).
+ */
+export const moveTag = async (
+  adapter: KubeAdapter,
+  options: TagStepOptions & { preflight: () => Promise<void> },
+): Promise<PatchTagResult> => {
+  await holdFirst(adapter, options);
+  return patchTag(adapter, {
+    namespace: options.settings.namespace,
+    name: options.source.name,
+    tag: options.version,
+    clock: options.clock,
+    logger: options.logger,
+    signal: options.signal,
+    recreate: async (tag) => {
+      await options.preflight();
+      await applySource(adapter, { ...options, version: tag, hold: false });
+    },
+  });
+};
 
 export interface AfterPushOptions {
   config: ResolvedConfig;
-  /** The daemon passes its long-lived adapter; the push command lets this create (and close) one. */
-  adapter?: KubeAdapter;
   source: ResolvedSource;
   version: string;
   /** Manifest digest of the pushed artifact. */
@@ -22,6 +95,8 @@ export interface AfterPushOptions {
   logger: Logger;
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
+  /** Default: client-node on the configured kubeconfig and context, closed again afterwards. */
+  adapter?: KubeAdapter;
 }
 
 export type AfterPushResult =
@@ -29,9 +104,9 @@ export type AfterPushResult =
   | { patched: false; reason: string; code?: ErrorCode };
 
 /**
- * After a successful push: points the source's OCIRepository at the new version (re-creating the Flux objects if
- * they were deleted). Never fails the push: when Flux is not used or the cluster cannot be reached, it returns
- * why the tag was not patched.
+ * `push`'s after-push step, on a cluster connection of its own: `moveTag` after a quick check that Flux is there.
+ * Never fails the push: when Flux is not used or the cluster cannot be reached, it returns why the tag was not
+ * patched (the daemon or `ksail-fluxd apply` catch up).
  */
 export const afterPush = async (options: AfterPushOptions): Promise<AfterPushResult> => {
   const { config, source, version, logger } = options;
@@ -46,28 +121,19 @@ export const afterPush = async (options: AfterPushOptions): Promise<AfterPushRes
   let adapter = options.adapter;
   const owned = adapter === undefined;
   try {
-    adapter ??= kubeAdapterFromConfig(config, options.env ?? process.env, logger);
+    adapter ??= kubeAdapterFromConfig(config, options.env ?? process.env, logger, clock);
     const cluster = adapter;
     const namespace = config.flux.namespace;
+    const preflight = () => ensureFluxInstalled(cluster, namespace);
     // A quick read with the short probe timeout: an unreachable cluster must not slow the push down.
-    if (!(await cluster.namespaceExists(namespace))) await ensureFluxInstalled(cluster, namespace);
-    const settings = fluxSettingsOf(config);
-    const { outcome } = await patchTag(cluster, {
-      namespace,
-      name: source.name,
-      tag: version,
+    if (!(await cluster.namespaceExists(namespace))) await preflight();
+    const { outcome } = await moveTag(cluster, {
+      source,
+      version,
+      settings: fluxSettingsOf(config),
       clock,
       logger,
-      recreate: async (tag) => {
-        await ensureFluxInstalled(cluster, namespace);
-        await applyResources(cluster, {
-          sources: [source],
-          settings,
-          versions: { [source.name]: tag },
-          clock,
-          logger,
-        });
-      },
+      preflight,
     });
     return { patched: true, outcome, revision: ociRevision(version, options.digest) };
   } catch (error) {

@@ -1,12 +1,10 @@
 import type { Clock } from '../../clock.js';
 import type { ResolvedConfig, ResolvedSource } from '../../config/schema.js';
 import { isKsailError, type KsailError } from '../../errors.js';
-import { applyResources } from '../../flux/apply.js';
-import { holdKustomization } from '../../flux/hold.js';
 import { createKubeAdapter } from '../../flux/create-kube-adapter.js';
 import { fluxSettingsOf, type FluxSettings } from '../../flux/generate.js';
 import type { KubeAdapter } from '../../flux/kube-adapter.js';
-import { patchTag } from '../../flux/patch-tag.js';
+import { applySource, moveTag } from '../../publish/after-push.js';
 import { ensureFluxInstalled } from '../../flux/preflight.js';
 import { reconcileRequest } from '../../flux/reconcile.js';
 import { createRequestedAtTokens } from '../../flux/requested-at.js';
@@ -57,58 +55,25 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
     return client;
   };
 
-  const hold = async (
-    client: KubeAdapter,
-    source: ResolvedSource,
-    options?: TagMoveOptions,
-  ): Promise<void> => {
-    if (options?.hold) {
-      await holdKustomization(client, {
-        namespace,
-        name: source.name,
-        clock,
-        logger,
-        signal: options.signal,
-      });
-    }
-  };
-
-  const apply = async (source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> => {
-    const client = await ready();
-    await hold(client, source, options);
-    const results = await applyResources(client, {
-      sources: [source],
-      settings,
-      versions: { [source.name]: version },
-      // The registry's version is the one to run: after a restart the cluster may still point at an older tag.
-      moveTags: true,
-      clock,
-      logger,
-    });
-    for (const result of results.filter((entry) => entry.action === 'skipped')) {
-      logger.warn('Flux object not applied', {
-        source: source.name,
-        kind: result.kind,
-        reason: result.reason,
-      });
-    }
-  };
+  const step = (source: ResolvedSource, version: string, options?: TagMoveOptions) => ({
+    source,
+    version,
+    settings,
+    clock,
+    logger,
+    hold: options?.hold,
+    signal: options?.signal,
+  });
 
   return {
-    ensureResources: apply,
+    ensureResources: async (source, version, options) => {
+      await applySource(await ready(), step(source, version, options));
+    },
 
     patchTag: async (source, version, options) => {
-      const client = await ready();
-      await hold(client, source, options);
-      await patchTag(client, {
-        namespace,
-        name: source.name,
-        tag: version,
-        clock,
-        logger,
-        signal: options?.signal,
-        // Someone deleted the objects: put them back at this version.
-        recreate: (tag) => apply(source, tag),
+      await moveTag(await ready(), {
+        ...step(source, version, options),
+        preflight: () => ready().then(() => undefined),
       });
     },
 

@@ -3,21 +3,11 @@ import { backoffDelay, type RetryPolicy } from '../../retry.js';
 import type { ResolvedSource } from '../../config/schema.js';
 import { describeError, isKsailError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { Publisher } from '../../publish/publisher.js';
 import type { PublishResult } from '../../publish/publish-types.js';
 import type { SourceStatus } from '../control/control-types.js';
 import { createDebouncer, type Debouncer } from '../watch/debounce.js';
 import type { EventBus } from '../event-bus.js';
-
-/** What a publish reports while it runs. */
-export interface PublishProgress {
-  /** The content differs and the upload of `version` begins. */
-  onPushing(version: string): void;
-}
-
-/** Builds, compares and pushes one source (the real one wraps `publishSource`). */
-export interface Publisher {
-  publish(source: ResolvedSource, progress?: PublishProgress): Promise<PublishResult>;
-}
 
 /**
  * Failures that only an edit can fix: retrying would push nothing new, so the source waits for the next save.

@@ -8,7 +8,7 @@ import type {
   ReconcileResult,
   TagMoveOptions,
 } from '../../../src/daemon/cluster-sync/flux-driver-types.js';
-import type { Publisher, PublishProgress } from '../../../src/daemon/pipeline/source-pipeline.js';
+import type { Publisher, PublishProgress } from '../../../src/publish/publisher.js';
 import { KsailError } from '../../../src/errors.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import type { OCIRegistry } from '../../../src/model/oci-registry.js';
