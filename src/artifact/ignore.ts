@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { createLimiter } from '../concurrency.js';
+import { KsailError } from '../errors.js';
 
 /** Flux's `flux push artifact --ignore-paths` default: sourceignore.ExcludeVCS plus sourceignore.ExcludeExt. */
 export const FLUX_DEFAULT_IGNORES: readonly string[] = [
@@ -165,7 +166,17 @@ export const createIgnoreMatcher = async (
   const limit = createLimiter(64);
   const visit = async (directory: string): Promise<void> => {
     const absolute = directory === '' ? sourceDir : join(sourceDir, directory);
-    const entries = await limit(() => readdir(absolute, { withFileTypes: true })).catch(() => []);
+    const entries = await limit(() => readdir(absolute, { withFileTypes: true })).catch((error: unknown) => {
+      // A directory that vanished while we walk has nothing to add; one we may not read would hide its
+      // .sourceignore, and the artifact build fails on it too (collect.ts), so say so instead of watching blind.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw new KsailError(
+        'source-unreadable',
+        `cannot read directory ${absolute} (${code ?? 'error'}); fix its permissions (chmod u+rx) or add it to the source's ignore patterns`,
+        { cause: error, details: { path: absolute } },
+      );
+    });
     if (entries.some((entry) => entry.name === SOURCE_IGNORE_FILE && entry.isFile())) {
       const content = await limit(() => readSourceIgnore(join(absolute, SOURCE_IGNORE_FILE)));
       if (content !== undefined) matcher.addSourceIgnore(directory, content);
