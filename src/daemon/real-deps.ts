@@ -1,10 +1,8 @@
 import { createIgnoreMatcher } from '../artifact/ignore.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ensureRegistry, ensureRuntime, keepProcessRegistry } from '../registry/runtime/ensure.js';
-import type { RegistryRuntime } from '../registry/runtime/types.js';
+import { superviseRegistry } from '../registry/runtime/ensure.js';
 import { createPublisher } from '../publish/publisher.js';
 import { startControlServer } from './control/control-server.js';
 import type { DaemonDeps } from './create-daemon.js';
@@ -30,15 +28,7 @@ export interface RealDepsOptions {
 export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
   const { logger, clock, env } = options;
   const runtimeDeps = { logger, clock, env };
-  // A registry process is supervised for the daemon's life (Docker restarts its container itself); once kept,
-  // ensuring goes through that handle, so the supervisor and a re-ensure share one restart.
-  let kept: Promise<RegistryRuntime | undefined> | undefined;
-  const keep = (config: ResolvedConfig): Promise<RegistryRuntime | undefined> =>
-    (kept ??= keepProcessRegistry(config, runtimeDeps).catch((error: unknown) => {
-      logger.warn('registry process not supervised', { error: describeError(error) });
-      kept = undefined;
-      return undefined;
-    }));
+  const registry = superviseRegistry(runtimeDeps);
   return {
     config: options.config,
     logger,
@@ -47,16 +37,8 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
     version: options.version,
     watcherFactory: dirWatcherFactory,
     ignoreMatcher: createIgnoreMatcher,
-    ensureRegistry: async (config) => {
-      const runtime = await kept;
-      if (runtime) return ensureRuntime(runtime);
-      const registry = await ensureRegistry(config, runtimeDeps);
-      await keep(config);
-      return registry;
-    },
-    dispose: async () => {
-      await (await kept)?.close?.();
-    },
+    ensureRegistry: (config) => registry.ensure(config),
+    dispose: () => registry.close(),
     createPublisher: (config) =>
       createPublisher({ config, clock, logger, env, builds: MAX_CONCURRENT_BUILDS }),
     createFlux: (config) => createFluxDriver({ config, clock, logger, env }),

@@ -1,47 +1,8 @@
 import type { ResolvedConfig } from '../../config/schema.js';
-import { describeError, isKsailError, KsailError } from '../../errors.js';
+import { describeError, KsailError } from '../../errors.js';
 import type { OCIRegistry } from '../../model/oci-registry.js';
-import {
-  autoMayUseProcess,
-  binaryRuntime,
-  createRuntime,
-  dockerNeededError,
-  liveProcessRuntime,
-  selectRuntime,
-} from './select.js';
+import { createRuntime, selectRuntime } from './select.js';
 import type { RegistryRuntime, RuntimeDeps } from './types.js';
-
-/**
- * Makes sure the configured registry runs and answers, and returns it (issue #3). Runs before every push, so the
- * common case costs one container inspect (or pid file read) and one GET /v2/, in parallel; only when that finds
- * nothing ready does it run `up`, and only when Docker does not answer under `auto` does it look for a registry
- * binary instead.
- *
- * The runtime it creates is closed again; the daemon keeps a supervised one with `keepProcessRegistry`.
- */
-export const ensureRegistry = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<OCIRegistry> => {
-  const plain: RuntimeDeps = { ...deps, supervise: false };
-  if (!config.registryEnabled) return ensureExternal(config, plain);
-  const wanted = config.registry.runtime;
-  const live = await liveProcessRuntime(config, plain);
-  if (live) return ensureWith(live);
-  if (wanted === 'auto' || wanted === 'docker') {
-    try {
-      return await ensureWith(createRuntime(config, plain, 'docker'));
-    } catch (error) {
-      // No engine: `auto` falls back to a registry binary; an explicit `docker` reports it as it is.
-      if (!isKsailError(error, 'runtime-unavailable') || wanted === 'docker') throw error;
-      if (!autoMayUseProcess(config))
-        throw dockerNeededError(config, describeError(error.cause ?? error), error);
-      plain.logger.debug('docker engine not answering; looking for a registry binary', {
-        error: describeError(error),
-      });
-    }
-    // The pid file was read and Docker tried above: selectRuntime would only do both again.
-    return ensureWith(await binaryRuntime(config, plain));
-  }
-  return ensureWith(await selectRuntime(config, plain));
-};
 
 /** The registry of `runtime` when it answers, else brought up. */
 export const ensureRuntime = async (runtime: RegistryRuntime): Promise<OCIRegistry> => {
@@ -49,7 +10,15 @@ export const ensureRuntime = async (runtime: RegistryRuntime): Promise<OCIRegist
   return state.ready ? state.registry : runtime.up();
 };
 
-const ensureWith = async (runtime: RegistryRuntime): Promise<OCIRegistry> => {
+/**
+ * Makes sure the configured registry runs and answers, and returns it (issue #3). Runs before every push, so the
+ * common case costs the runtime selection (a pid file read, a Docker ping) and one inspect with one GET /v2/;
+ * only when that finds nothing ready does it run `up`. The runtime it selects is closed again.
+ */
+export const ensureRegistry = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<OCIRegistry> => {
+  const plain: RuntimeDeps = { ...deps, supervise: false };
+  if (!config.registryEnabled) return ensureExternal(config, plain);
+  const runtime = await selectRuntime(config, plain);
   try {
     return await ensureRuntime(runtime);
   } finally {
@@ -57,24 +26,44 @@ const ensureWith = async (runtime: RegistryRuntime): Promise<OCIRegistry> => {
   }
 };
 
+export interface SupervisedRegistry {
+  /** ensureRegistry, through the kept process runtime once there is one. */
+  ensure(config: ResolvedConfig): Promise<OCIRegistry>;
+  /** Stops the supervision (the registry keeps running). */
+  close(): Promise<void>;
+}
+
 /**
- * For the daemon, after ensureRegistry: when the registry runs as a process (no Docker), a handle that supervises
- * it, restarting it within about a second when it dies (issue #3), until `close()`. Undefined for Docker and
- * external registries, which Docker's restart policy or their owner keep running.
+ * For the daemon: ensureRegistry, and a registry that runs as a process (no Docker) is kept supervised for the
+ * daemon's life, restarted within about a second when it dies (issue #3). Once kept, ensuring goes through that
+ * handle, so the supervisor and a re-ensure share one restart. Docker restarts its container itself, and an
+ * external registry is its owner's.
  */
-export const keepProcessRegistry = async (
-  config: ResolvedConfig,
-  deps: RuntimeDeps,
-): Promise<RegistryRuntime | undefined> => {
-  if (!config.registryEnabled) return undefined;
-  const supervised: RuntimeDeps = { ...deps, supervise: true };
-  const runtime =
-    config.registry.runtime === 'process'
-      ? await selectRuntime(config, supervised)
-      : await liveProcessRuntime(config, supervised);
-  if (runtime?.kind !== 'process') return undefined;
-  await runtime.up(); // adopts the running process and starts watching it
-  return runtime;
+export const superviseRegistry = (deps: RuntimeDeps): SupervisedRegistry => {
+  let kept: RegistryRuntime | undefined;
+  return {
+    ensure: async (config) => {
+      if (kept) return ensureRuntime(kept);
+      if (!config.registryEnabled) return ensureExternal(config, deps);
+      const runtime = await selectRuntime(config, { ...deps, supervise: true });
+      if (runtime.kind !== 'process') {
+        try {
+          return await ensureRuntime(runtime);
+        } finally {
+          await runtime.close?.();
+        }
+      }
+      // up() adopts a running process and starts watching it.
+      const registry = await runtime.up();
+      kept = runtime;
+      return registry;
+    },
+    close: async () => {
+      await kept?.close?.().catch((error: unknown) => {
+        deps.logger.warn('registry supervision did not stop cleanly', { error: describeError(error) });
+      });
+    },
+  };
 };
 
 /** `registryEnabled: false`: ksail-fluxd runs nothing, but a registry must still answer on registryPort. */

@@ -72,7 +72,7 @@ const findBinary = async (deps: RuntimeDeps): Promise<string | undefined> => {
   return undefined;
 };
 
-/** Builds the runtime for `kind` without probing anything (ensureRegistry's fast path). */
+/** Builds the runtime for `kind` without probing anything. */
 export const createRuntime = (
   config: ResolvedConfig,
   deps: RuntimeDeps,
@@ -157,9 +157,9 @@ export const selectRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): 
 
 /**
  * The process runtime with the first registry binary on PATH, or an error that lists what to install. For `process`,
- * and for `auto` once Docker is known not to answer (ensureRegistry calls it directly after its own Docker attempt).
+ * and for `auto` once Docker is known not to answer.
  */
-export const binaryRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<RegistryRuntime> => {
+const binaryRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): Promise<RegistryRuntime> => {
   const wanted = config.registry.runtime;
   const binary = await findBinary(deps);
   if (binary) return createRuntime(config, deps, { process: binary });
