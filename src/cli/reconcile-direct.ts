@@ -7,7 +7,6 @@ import { fluxPreflight } from '../flux/preflight.js';
 import { reconcileRequest, type ReconcileOutcome } from '../flux/reconcile.js';
 import { createRequestedAtTokens } from '../flux/requested-at.js';
 import type { Logger } from '../logger.js';
-import { parseDuration } from '../model/duration.js';
 import { createRequest } from '../model/reconciliation-request.js';
 import { selectSources } from './sources.js';
 
@@ -50,7 +49,7 @@ export const reconcileDirect = async (options: ReconcileDirectOptions): Promise<
       clock,
       logger,
       tokens: createRequestedAtTokens({ now: () => clock.now() }),
-      timeoutMs: options.timeoutMs ?? parseDuration(config.flux.reconcileTimeout, 'flux.reconcileTimeout'),
+      timeoutMs: options.timeoutMs ?? config.flux.reconcileTimeoutMs,
       concurrency: config.flux.concurrency,
       signal: options.signal,
     });

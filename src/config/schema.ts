@@ -78,19 +78,28 @@ export const RegistrySection = z
     path: ['dataPath'],
   });
 
-export const FluxSection = z.strictObject({
-  namespace: dnsLabel.default('flux-system'),
-  mode: z.enum(RECONCILE_MODES as ['Automatic', 'Manual']).default('Automatic'),
-  reconcileTimeout: duration('reconcileTimeout').default('2m'),
-  /** How many reconciliation requests run at once. */
-  concurrency: z.number().int().min(1).max(32).default(2),
-});
+// Durations stay as written (for messages and Flux's own fields) and are converted to milliseconds here, once.
+export const FluxSection = z
+  .strictObject({
+    namespace: dnsLabel.default('flux-system'),
+    mode: z.enum(RECONCILE_MODES as ['Automatic', 'Manual']).default('Automatic'),
+    reconcileTimeout: duration('reconcileTimeout').default('2m'),
+    /** How many reconciliation requests run at once. */
+    concurrency: z.number().int().min(1).max(32).default(2),
+  })
+  .transform((flux) => ({ ...flux, reconcileTimeoutMs: parseDuration(flux.reconcileTimeout) }));
 
-export const WatchSection = z.strictObject({
-  quietPeriod: duration('quietPeriod').default('250ms'),
-  maxWait: duration('maxWait').default('5s'),
-  usePolling: z.boolean().default(false),
-});
+export const WatchSection = z
+  .strictObject({
+    quietPeriod: duration('quietPeriod').default('250ms'),
+    maxWait: duration('maxWait').default('5s'),
+    usePolling: z.boolean().default(false),
+  })
+  .transform((watch) => ({
+    ...watch,
+    quietPeriodMs: parseDuration(watch.quietPeriod),
+    maxWaitMs: parseDuration(watch.maxWait),
+  }));
 
 export const LogSection = z.strictObject({
   level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),

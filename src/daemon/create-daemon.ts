@@ -4,7 +4,6 @@ import { describeError, isKsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertFluxEnabled } from '../flux/preflight.js';
 import { fluxEnabled } from '../model/cluster-config.js';
-import { parseDuration } from '../model/duration.js';
 import { registryEndpoint, type OCIRegistry } from '../model/oci-registry.js';
 import type { PublishResult } from '../publish/publish-types.js';
 import type { DaemonControl } from './control/control-types.js';
@@ -123,8 +122,8 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
       clock,
       bus,
       logger,
-      quietMs: parseDuration(config.watch.quietPeriod, 'watch.quietPeriod'),
-      maxWaitMs: parseDuration(config.watch.maxWait, 'watch.maxWait'),
+      quietMs: config.watch.quietPeriodMs,
+      maxWaitMs: config.watch.maxWaitMs,
       isPaused: () => paused,
       onPublished: (result, first) => afterPublish(pipeline, result, first),
       onFailed: (error) => {

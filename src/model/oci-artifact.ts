@@ -1,20 +1,5 @@
 import semver from 'semver';
 import { KsailError } from '../errors.js';
-import { validateRegistryEndpoint } from './oci-registry.js';
-
-/** OCIArtifact (data model): a versioned bundle of manifests in the local registry. */
-export interface OCIArtifact {
-  /** Logical name, e.g. `workloads/app`. */
-  name: string;
-  version: string;
-  registryEndpoint: string;
-  /** Repository path in the registry, e.g. `ksail/workloads/app`. */
-  repository: string;
-  /** Usually equals `version`. */
-  tag: string;
-  sourcePath: string;
-  createdAt?: string;
-}
 
 export type BumpPolicy = 'patch' | 'minor' | 'major';
 export const BUMP_POLICIES: readonly BumpPolicy[] = ['patch', 'minor', 'major'];
@@ -57,26 +42,6 @@ export const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 /** Data model rule: `FluxOCIRepository.spec.url` MUST be `oci://<endpoint>/<repository>`. */
 export const ociUrl = (endpoint: string, repository: string): string =>
   `oci://${endpoint}/${validateRepository(repository)}`;
-
-/** Checks a url against the rule, given the endpoint it must use. */
-export const validateOciUrl = (url: string, endpoint: string): { repository: string } => {
-  const prefix = `oci://${endpoint}/`;
-  if (!url.startsWith(prefix)) {
-    throw new KsailError('model-invalid', `OCIRepository url "${url}" must start with ${prefix}`);
-  }
-  return { repository: validateRepository(url.slice(prefix.length)) };
-};
-
-/** Builds an artifact record, enforcing every OCIArtifact rule. */
-export const createArtifact = (fields: OCIArtifact): OCIArtifact => {
-  validateRegistryEndpoint(fields.registryEndpoint);
-  validateVersion(fields.version);
-  validateRepository(fields.repository);
-  if (!TAG_PATTERN.test(fields.tag)) {
-    throw new KsailError('model-invalid', `tag "${fields.tag}" is not a valid OCI tag`);
-  }
-  return fields;
-};
 
 /** The next version: bump the highest valid semver tag, or use `initialVersion` when there is none. */
 export const nextVersion = (tags: readonly string[], bump: BumpPolicy, initialVersion: string): string => {

@@ -46,34 +46,3 @@ export const inClusterEndpoint = (options: {
   port: number;
   network?: string | undefined;
 }): string => (options.network ? `${options.containerName}:5000` : registryEndpoint(options.port));
-
-export interface RegistryTransition {
-  from: RegistryStatus;
-  to: RegistryStatus;
-}
-
-/** NotProvisioned → Provisioning → Running, or Error (with LastError) from anywhere; Error and Running may re-provision. */
-const ALLOWED: Record<RegistryStatus, readonly RegistryStatus[]> = {
-  NotProvisioned: ['Provisioning', 'Error'],
-  Provisioning: ['Running', 'Error', 'NotProvisioned'],
-  Running: ['Provisioning', 'NotProvisioned', 'Error', 'Running'],
-  Error: ['Provisioning', 'NotProvisioned', 'Running', 'Error'],
-};
-
-export const canTransition = (from: RegistryStatus, to: RegistryStatus): boolean =>
-  ALLOWED[from].includes(to);
-
-/** Applies a status change, keeping LastError only in the Error state. */
-export const transition = (registry: OCIRegistry, to: RegistryStatus, lastError?: string): OCIRegistry => {
-  if (!canTransition(registry.status, to)) {
-    throw new KsailError(
-      'model-invalid',
-      `registry ${registry.name} cannot go from ${registry.status} to ${to}`,
-    );
-  }
-  if (to === 'Error' && !lastError) {
-    throw new KsailError('model-invalid', `registry ${registry.name} entered Error without a LastError`);
-  }
-  const { lastError: _previous, ...rest } = registry;
-  return to === 'Error' ? { ...rest, status: to, lastError } : { ...rest, status: to };
-};

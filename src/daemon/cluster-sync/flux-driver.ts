@@ -9,7 +9,6 @@ import { ensureFluxInstalled } from '../../flux/preflight.js';
 import { reconcileRequest } from '../../flux/reconcile.js';
 import { createRequestedAtTokens } from '../../flux/requested-at.js';
 import type { Logger } from '../../logger.js';
-import { parseDuration } from '../../model/duration.js';
 import type { FluxDriver, TagMoveOptions } from './flux-driver-types.js';
 
 export interface FluxDriverOptions {
@@ -82,7 +81,7 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
         clock,
         logger,
         tokens,
-        timeoutMs: parseDuration(config.flux.reconcileTimeout, 'flux.reconcileTimeout'),
+        timeoutMs: config.flux.reconcileTimeoutMs,
         signal,
         concurrency: config.flux.concurrency,
       });

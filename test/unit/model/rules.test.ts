@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertPositiveInterval,
-  createArtifact,
   createRequest,
   highestVersion,
   inClusterEndpoint,
@@ -12,13 +11,10 @@ import {
   parseDuration,
   registryEndpoint,
   sortVersionsDescending,
-  transition,
   validateExplicitVersion,
-  validateOciUrl,
   validateRegistryEndpoint,
   validateSourceRef,
   validateVersion,
-  type OCIRegistry,
 } from '../../../src/model/index.js';
 
 const code = (fn: () => unknown): string | undefined => {
@@ -53,62 +49,16 @@ describe('OCIRegistry.Endpoint must be localhost:<port>', () => {
   });
 });
 
-describe('OCIRegistry.Status', () => {
-  const registry: OCIRegistry = {
-    name: 'local-registry',
-    endpoint: 'localhost:5000',
-    inClusterEndpoint: 'localhost:5000',
-    port: 5000,
-    storage: { kind: 'volume', volumeName: 'v' },
-    status: 'NotProvisioned',
-  };
-  it('goes NotProvisioned → Provisioning → Running', () => {
-    const running = transition(transition(registry, 'Provisioning'), 'Running');
-    expect(running.status).toBe('Running');
-  });
-  it('requires LastError with Error and clears it afterwards', () => {
-    expect(code(() => transition(registry, 'Error'))).toBe('model-invalid');
-    const failed = transition(registry, 'Error', 'port taken');
-    expect(failed.lastError).toBe('port taken');
-    expect(transition(failed, 'Provisioning').lastError).toBeUndefined();
-  });
-  it('refuses NotProvisioned → Running without provisioning', () => {
-    expect(code(() => transition(registry, 'Running'))).toBe('model-invalid');
-  });
-});
-
 describe('OCIArtifact.Version must be semver', () => {
   it.each(['1.0.0', '0.1.2-rc.1'])('accepts %s', (version) => expect(validateVersion(version)).toBe(version));
   it.each(['v1.0.0', '1.0', 'latest', '01.0.0', '', '2.0.0+build.5'])('rejects %s', (version) =>
     expect(code(() => validateVersion(version))).toBe('version-invalid'),
   );
-  it('builds artifacts only from valid fields', () => {
-    const fields = {
-      name: 'app',
-      version: '1.0.3',
-      registryEndpoint: 'localhost:5000',
-      repository: 'ksail/workloads/app',
-      tag: '1.0.3',
-      sourcePath: '/src',
-    };
-    expect(createArtifact(fields)).toEqual(fields);
-    expect(code(() => createArtifact({ ...fields, version: 'x' }))).toBe('version-invalid');
-    expect(code(() => createArtifact({ ...fields, repository: 'Upper/Case' }))).toBe('model-invalid');
-    expect(code(() => createArtifact({ ...fields, registryEndpoint: 'example.com:5000' }))).toBe(
-      'model-invalid',
-    );
-  });
 });
 
 describe('FluxOCIRepository.spec.url must be oci://<endpoint>/<repository>', () => {
   it('formats and validates', () => {
     expect(ociUrl('localhost:5000', 'ksail/app')).toBe('oci://localhost:5000/ksail/app');
-    expect(validateOciUrl('oci://localhost:5000/ksail/app', 'localhost:5000')).toEqual({
-      repository: 'ksail/app',
-    });
-    expect(code(() => validateOciUrl('https://localhost:5000/ksail/app', 'localhost:5000'))).toBe(
-      'model-invalid',
-    );
     expect(code(() => ociUrl('localhost:5000', '/abs'))).toBe('model-invalid');
   });
   it('uses Flux revision format <tag>@<digest>', () => {
