@@ -1,8 +1,53 @@
 import winston from 'winston';
 
-export type Logger = winston.Logger;
 export type LogFormat = 'auto' | 'json' | 'text';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LogMeta = Record<string, unknown>;
+
+/**
+ * The logger port: fixed message text, data in metadata (DEVELOPERS.md, practice 5). winston is behind it
+ * (`createLogger`); tests pass `createSilentLogger()` or their own.
+ */
+export interface Logger {
+  /** The threshold; a reload (SIGHUP) changes it at once. */
+  level: string;
+  error(message: string, meta?: LogMeta): void;
+  warn(message: string, meta?: LogMeta): void;
+  info(message: string, meta?: LogMeta): void;
+  debug(message: string, meta?: LogMeta): void;
+  log(level: LogLevel, message: string, meta?: LogMeta): void;
+  /** Ends the logger and resolves once what it buffered is written (at most about a second). */
+  flush(): Promise<void>;
+}
+
+const FLUSH_LIMIT_MS = 1000;
+
+const adapt = (logger: winston.Logger): Logger => {
+  const write = (level: LogLevel, message: string, meta: LogMeta | undefined): void => {
+    if (meta === undefined) logger.log(level, message);
+    else logger.log(level, message, meta);
+  };
+  return {
+    get level() {
+      return logger.level;
+    },
+    set level(value: string) {
+      logger.level = value;
+    },
+    error: (message, meta) => write('error', message, meta),
+    warn: (message, meta) => write('warn', message, meta),
+    info: (message, meta) => write('info', message, meta),
+    debug: (message, meta) => write('debug', message, meta),
+    log: (level, message, meta) => write(level, message, meta),
+    flush: () =>
+      new Promise((resolve) => {
+        logger.on('finish', () => resolve());
+        logger.end();
+        // The process is about to exit: a stream that never finishes must not hold it up.
+        setTimeout(resolve, FLUSH_LIMIT_MS).unref();
+      }),
+  };
+};
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -36,13 +81,15 @@ export const createLogger = (options: LoggerOptions): Logger => {
           return `${level} ${String(message)}${rest ? ` ${rest}` : ''}`;
         }),
       );
-  return winston.createLogger({
-    level: options.level,
-    format,
-    transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
-  });
+  return adapt(
+    winston.createLogger({
+      level: options.level,
+      format,
+      transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
+    }),
+  );
 };
 
 /** A logger that drops everything; for tests and library callers that do not care. */
 export const createSilentLogger = (): Logger =>
-  winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
+  adapt(winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] }));

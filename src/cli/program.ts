@@ -115,9 +115,4 @@ export const runCli = async (options: RunOptions): Promise<number> => {
 };
 
 /** Ends the logger and waits until everything it buffered is written. */
-export const flushLogger = (logger: Logger): Promise<void> =>
-  new Promise((resolve) => {
-    logger.on('finish', () => resolve());
-    logger.end();
-    setTimeout(resolve, 1000).unref();
-  });
+export const flushLogger = (logger: Logger): Promise<void> => logger.flush();

@@ -8,10 +8,7 @@ const logged = async (options: Omit<LoggerOptions, 'stream' | 'level'>): Promise
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   const logger = createLogger({ ...options, level: 'info', stream });
   logger.info('artifact pushed', { source: 'app', version: '1.0.1', durationMs: undefined });
-  await new Promise<void>((resolve) => {
-    logger.on('finish', () => resolve());
-    logger.end();
-  });
+  await logger.flush();
   return Buffer.concat(chunks).toString('utf8');
 };
 
