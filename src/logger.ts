@@ -92,4 +92,6 @@ export const createLogger = (options: LoggerOptions): Logger => {
 
 /** A logger that drops everything; for tests and library callers that do not care. */
 export const createSilentLogger = (): Logger =>
-  adapt(winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] }));
+  adapt(
+    winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] }),
+  );

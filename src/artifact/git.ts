@@ -10,7 +10,11 @@ export interface GitInfo {
 
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
-const git = async (dir: string, args: readonly string[]): Promise<string | undefined> => {
+/** The git port: runs `git -C <dir> <args>` and returns its trimmed output, or undefined when git gives none. */
+export type GitRunner = (dir: string, args: readonly string[]) => Promise<string | undefined>;
+
+/** The real git, through execa. */
+export const execaGit: GitRunner = async (dir, args) => {
   // reject: false: git missing (ENOENT), "not a git repository" and an unset key all simply mean "no answer".
   const result = await execa('git', ['-C', dir, ...args], { reject: false, timeout: 5_000, stdin: 'ignore' });
   return result.exitCode === 0 && typeof result.stdout === 'string' ? result.stdout.trim() : undefined;
@@ -38,7 +42,7 @@ export const redactRemote = (remote: string): string => {
  * The commit (and origin remote) of the git work tree `dir` is in, or undefined when it is in none, has no commits
  * yet, or git is not installed. Two short git processes, run in parallel; nothing is cached.
  */
-export const gitInfo = async (dir: string): Promise<GitInfo | undefined> => {
+export const gitInfo = async (dir: string, git: GitRunner = execaGit): Promise<GitInfo | undefined> => {
   const [commit, remote] = await Promise.all([
     git(dir, ['rev-parse', 'HEAD']),
     git(dir, ['config', '--get', 'remote.origin.url']),

@@ -10,7 +10,7 @@ export {
   type SourceEntry,
 } from './collect.js';
 export { sha256Digest } from './digest.js';
-export { artifactSource, gitInfo, redactRemote, type GitInfo } from './git.js';
+export { artifactSource, execaGit, gitInfo, redactRemote, type GitInfo, type GitRunner } from './git.js';
 export {
   EDITOR_TEMP_IGNORES,
   FLUX_DEFAULT_IGNORES,

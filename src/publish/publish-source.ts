@@ -5,6 +5,7 @@ import {
   createManifest,
   gitInfo,
   OCI_MANIFEST_MEDIA_TYPE,
+  type GitRunner,
   type ValidationCache,
 } from '../artifact/index.js';
 import type { Clock } from '../clock.js';
@@ -34,6 +35,8 @@ export interface PublishOptions {
    * namespace is a problem, since Flux's apply fails on it.
    */
   namespaceRequired?: boolean;
+  /** The git port, for the revision and source annotations; default the real git. */
+  git?: GitRunner;
   /** Called once the content is known to differ, as the upload of `version` begins (the daemon's `pushing` state). */
   onPushing?: (version: string) => void;
 }
@@ -50,7 +53,7 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
   if (!client && !request.dryRun) throw new KsailError('internal', 'publishSource needs a registry client');
   const current = request.dryRun || !client ? undefined : currentVersion(client, source.repository);
   current?.catch(() => undefined);
-  const commit = gitInfo(source.absolutePath);
+  const commit = gitInfo(source.absolutePath, options.git);
   const built = await buildLayer({
     sourceDir: source.absolutePath,
     ignore: source.ignore,

@@ -103,6 +103,25 @@ describe('gitInfo', () => {
     expect(artifactSource(dir, info)).toBe('https://example.com/org/repo.git');
   });
 
+  it('asks the git port for HEAD and the remote, and ignores an answer that is no commit', async () => {
+    const asked: string[][] = [];
+    const answers: Record<string, string> = {
+      'rev-parse HEAD': 'a'.repeat(40),
+      'config --get remote.origin.url': 'git@example.com:org/repo.git',
+    };
+    const fake = (dir: string, args: readonly string[]) => {
+      asked.push([dir, ...args]);
+      return Promise.resolve(answers[args.join(' ')]);
+    };
+    expect(await gitInfo('/src/app', fake)).toEqual({
+      commit: 'a'.repeat(40),
+      remote: 'git@example.com:org/repo.git',
+    });
+    expect(asked.map((call) => call[0])).toEqual(['/src/app', '/src/app']);
+    answers['rev-parse HEAD'] = 'fatal: ambiguous argument';
+    expect(await gitInfo('/src/app', fake)).toBeUndefined();
+  });
+
   it('returns undefined for a directory that does not exist', async () => {
     const dir = join(await dirs.make(), 'missing');
     expect(await gitInfo(dir)).toBeUndefined();
