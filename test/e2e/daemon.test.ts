@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
 import { configMap } from '../support/project.js';
 import {
@@ -21,7 +21,8 @@ import { artifactFiles, clusterView, registryTags } from './daemon-readers.js';
 
 /**
  * The daemon as users run it: the built CLI (`node dist/cli/main.js start`) against the shared real registry and
- * the fake Kubernetes API with emulated Flux controllers. One daemon (Automatic mode) walks through the loop.
+ * the fake Kubernetes API with emulated Flux controllers. Each test has its own cluster, project and daemon
+ * (Automatic mode), started and caught up before the test, so no test depends on another's state or order.
  */
 const endpoint = inject('registryEndpoint');
 const cleanup = createCleanup();
@@ -40,8 +41,9 @@ const highestContent = async (): Promise<string | undefined> => {
 };
 
 describe('ksail-fluxd start (e2e)', () => {
-  beforeAll(async () => {
-    await ensureBuilt();
+  beforeAll(() => ensureBuilt());
+
+  beforeEach(async () => {
     cluster = await startFakeCluster();
     cleanup.add(() => cluster.close());
     view = clusterView(cluster);
@@ -54,16 +56,17 @@ describe('ksail-fluxd start (e2e)', () => {
     cleanup.add(() => project.remove());
     daemon = await startDaemon(project);
     cleanup.add(() => daemon.dispose());
-  });
-
-  afterAll(() => cleanup.run());
-
-  it('pushes the source at start-up, applies the Flux objects and reconciles', async () => {
+    // Start-up done: the first version applied and its tag patched.
     await vi.waitFor(() => expect(message()).toBe('one'), WAIT);
     await vi.waitFor(
       async () => expect(await daemon.source('app')).toMatchObject({ tagPatched: true }),
       WAIT,
     );
+  });
+
+  afterEach(() => cleanup.run());
+
+  it('pushes the source at start-up, applies the Flux objects and reconciles', async () => {
     expect(await tags()).toEqual(['1.0.0']);
     expect(view.tag('app')).toBe('1.0.0');
     expect(existsSync(project.socketPath)).toBe(true);
@@ -122,7 +125,8 @@ describe('ksail-fluxd start (e2e)', () => {
     await utimes(file, later, later);
     await daemon.waitForEvent(isEvent('unchanged', { source: 'app' }), from);
     const resaved = daemon.mark();
-    await writeFile(file, configMap('hello', { message: 'burst-99' }));
+    // The content start-up pushed, written again.
+    await writeFile(file, configMap('hello', { message: 'one' }));
     await daemon.waitForEvent(isEvent('unchanged', { source: 'app' }), resaved);
     expect(daemon.eventsSince(from, isEvent('push', { source: 'app' }))).toEqual([]);
     expect(daemon.eventsSince(from, isEvent('patch', { source: 'app' }))).toEqual([]);

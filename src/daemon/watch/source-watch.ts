@@ -40,6 +40,7 @@ export const watchLimitHint = (error: unknown): string =>
 export class SourceWatch {
   private readonly options: SourceWatchOptions;
   private watcher: FileWatcher | undefined;
+  private matcher: Awaited<ReturnType<IgnoreMatcherFactory>> | undefined;
   private restarting: Promise<void> | undefined;
   private closed = false;
   polling: boolean;
@@ -63,6 +64,7 @@ export class SourceWatch {
   private async open(): Promise<void> {
     const { source, watcherFactory } = this.options;
     const matcher = await this.options.ignoreMatcher(source.absolutePath, source.ignore);
+    this.matcher = matcher;
     let watcher: FileWatcher;
     try {
       watcher = await watcherFactory({
@@ -83,6 +85,9 @@ export class SourceWatch {
 
   private onEvent(kind: WatchEventKind, path: string): void {
     if (this.closed) return;
+    // The gate for every watcher: inotify reports writes to any file in a watched directory, editor temp files
+    // included, and what the artifact leaves out must not wake the pipeline.
+    if (this.matcher?.ignores(path, kind === 'addDir' || kind === 'unlinkDir')) return;
     if (isSourceIgnoreFile(path)) this.restart();
     this.options.onChange(kind, path);
   }

@@ -93,10 +93,16 @@ describe('createDaemon', () => {
   });
 
   it('ignored files do not wake the pipeline', async () => {
-    const { publisher, watchers } = await start(['app']);
+    const h = await start(['app']);
+    const { publisher, watchers } = h;
     watchers.emit('app', '.deploy.yaml.swp');
     await vi.advanceTimersByTimeAsync(10_000);
     expect(publisher.calls).toHaveLength(1);
+    expect(h.ofType('change')).toEqual([]);
+    // The same watcher's event for a manifest does wake it.
+    watchers.emit('app', 'deploy.yaml');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(publisher.calls).toHaveLength(2);
   });
 
   it('keeps pushing while the cluster is away and applies the latest tag and the request when it is back', async () => {

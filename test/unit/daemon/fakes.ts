@@ -191,7 +191,8 @@ export class FakeWatchers {
   emit(source: string, path = 'deploy.yaml', kind: 'add' | 'change' | 'unlink' = 'change'): void {
     const watcher = this.active.get(`/srv/test/${source}`);
     if (!watcher) throw new Error(`no watcher for ${source}`);
-    if (!watcher.ignores(path, false)) watcher.onEvent(kind, path);
+    // Every event, as inotify reports a write to any file in a watched directory: ignoring is the daemon's job.
+    watcher.onEvent(kind, path);
   }
 
   error(source: string, error: Error): void {

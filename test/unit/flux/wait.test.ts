@@ -132,16 +132,25 @@ describe('waitForObject', () => {
     expect(fake.calls.watch).toBe(2);
   });
 
-  it('counts quickly closing watches as failures too', async () => {
-    const { fake, outcome } = setup();
+  it('counts quickly closing watches as failures too, and then polls', async () => {
+    const { fake, clock, outcome, promise } = setup();
     await settle();
     fake.closeWatches(new KsailError('cluster-http', 'gone'));
     await settle();
-    fake.closeWatches();
+    fake.closeWatches(); // a normal close, but within a second of connecting
     await settle();
     expect(fake.calls.watch).toBe(2);
     expect(fake.watcherCount()).toBe(0);
     expect(outcome.value).toBeUndefined();
+    // The switch: no third watch, a read every 2 s instead, which finds a change no watch event announced.
+    const reads = fake.calls.get;
+    await clock.advance(2000);
+    expect(fake.calls.get).toBe(reads + 1);
+    fake.updateQuietly(done);
+    await clock.advance(2000);
+    await promise;
+    expect(outcome.value).toBe(REVISION);
+    expect(fake.calls.watch).toBe(2);
   });
 
   it('stops when aborted', async () => {
