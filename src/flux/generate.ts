@@ -39,6 +39,12 @@ const labels = (source: string): Record<string, string> => ({
   [SOURCE_LABEL]: source,
 });
 
+/** Both objects of a source: its name, the Flux namespace, our labels; the interval they share must be > 0. */
+const metadataOf = (name: string, settings: FluxSettings) => {
+  assertPositiveInterval(settings.interval);
+  return { name, namespace: settings.namespace, labels: labels(name) };
+};
+
 /** The OCIRepository of a source: named after it, in the Flux namespace, pointing at `tag`. */
 export const generateOCIRepository = (
   source: Pick<ResolvedSource, 'name' | 'repository'>,
@@ -48,11 +54,10 @@ export const generateOCIRepository = (
   if (!TAG_PATTERN.test(tag)) {
     throw new KsailError('version-invalid', `tag "${tag}" of source ${source.name} is not a valid OCI tag`);
   }
-  assertPositiveInterval(settings.interval);
   return {
     apiVersion: FLUX_KINDS.OCIRepository.apiVersion as FluxOCIRepository['apiVersion'],
     kind: 'OCIRepository',
-    metadata: { name: source.name, namespace: settings.namespace, labels: labels(source.name) },
+    metadata: metadataOf(source.name, settings),
     spec: {
       url: ociUrl(settings.inClusterEndpoint, source.repository),
       interval: settings.interval,
@@ -68,11 +73,10 @@ export const generateKustomization = (
   source: Pick<ResolvedSource, 'name' | 'prune' | 'targetNamespace' | 'kustomizationPath'>,
   settings: FluxSettings,
 ): FluxKustomization => {
-  assertPositiveInterval(settings.interval);
   return {
     apiVersion: FLUX_KINDS.Kustomization.apiVersion as FluxKustomization['apiVersion'],
     kind: 'Kustomization',
-    metadata: { name: source.name, namespace: settings.namespace, labels: labels(source.name) },
+    metadata: metadataOf(source.name, settings),
     spec: {
       sourceRef: { kind: 'OCIRepository', name: source.name },
       path: source.kustomizationPath || './',

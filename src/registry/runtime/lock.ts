@@ -87,14 +87,19 @@ const waiter = (options: LockOptions, what: string) => {
   };
 };
 
+/** Creates the lock directory; returns our pid, which every lock file holds. */
+const lockDir = async (dir: string): Promise<number> => {
+  await mkdir(dir, { recursive: true });
+  return process.pid;
+};
+
 /** Runs `fn` while holding the shared push lock: concurrent pushes are fine, garbage collection waits. */
 export const withPushLock = async <T>(
   dir: string,
   fn: () => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> => {
-  const pid = process.pid;
-  await mkdir(dir, { recursive: true });
+  const pid = await lockDir(dir);
   const file = join(dir, `push-${pid}-${randomUUID()}.lock`);
   const wait = waiter(options, 'garbage collection');
   for (;;) {
@@ -120,8 +125,7 @@ export const withGcLock = async <T>(
   fn: () => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> => {
-  const pid = process.pid;
-  await mkdir(dir, { recursive: true });
+  const pid = await lockDir(dir);
   const file = join(dir, GC_FILE);
   const waitForGc = waiter(options, 'another garbage collection');
   while (!(await writeAtomically(dir, file, pid))) {
