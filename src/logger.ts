@@ -1,4 +1,11 @@
-import winston from 'winston';
+import { createRequire } from 'node:module';
+import type Winston from 'winston';
+
+/**
+ * winston (with logform and its transports, about 40 modules) is loaded by the first `createLogger`, not by
+ * importing this port: `--help`, `status` and the other socket commands never log (issue #10, start-up).
+ */
+const loadWinston = (): typeof Winston => createRequire(import.meta.url)('winston') as typeof Winston;
 
 export type LogFormat = 'auto' | 'json' | 'text';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -22,7 +29,7 @@ export interface Logger {
 
 const FLUSH_LIMIT_MS = 1000;
 
-const adapt = (logger: winston.Logger): Logger => {
+const adapt = (logger: Winston.Logger): Logger => {
   const write = (level: LogLevel, message: string, meta: LogMeta | undefined): void => {
     if (meta === undefined) logger.log(level, message);
     else logger.log(level, message, meta);
@@ -62,6 +69,7 @@ export interface LoggerOptions {
  * metadata (DEVELOPERS.md, practice 5). Logs go to stderr so stdout stays for command output.
  */
 export const createLogger = (options: LoggerOptions): Logger => {
+  const winston = loadWinston();
   const json = options.format === 'json' || (options.format === 'auto' && !options.isTty);
   const format = json
     ? winston.format.combine(
@@ -90,8 +98,22 @@ export const createLogger = (options: LoggerOptions): Logger => {
   );
 };
 
-/** A logger that drops everything; for tests and library callers that do not care. */
-export const createSilentLogger = (): Logger =>
-  adapt(
-    winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] }),
-  );
+/** A logger that drops everything; for tests and library callers that do not care. No winston behind it. */
+export const createSilentLogger = (): Logger => {
+  let level = 'info';
+  const drop = (): void => undefined;
+  return {
+    get level() {
+      return level;
+    },
+    set level(value: string) {
+      level = value;
+    },
+    error: drop,
+    warn: drop,
+    info: drop,
+    debug: drop,
+    log: drop,
+    flush: () => Promise.resolve(),
+  };
+};

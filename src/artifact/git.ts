@@ -1,5 +1,4 @@
 import { pathToFileURL } from 'node:url';
-import { execa } from 'execa';
 
 export interface GitInfo {
   /** HEAD of the work tree the directory is in. */
@@ -15,6 +14,8 @@ export type GitRunner = (dir: string, args: readonly string[]) => Promise<string
 
 /** The real git, through execa. */
 export const execaGit: GitRunner = async (dir, args) => {
+  // execa (about 100 modules) loads with the first git call, which only a changed source makes (issue #10).
+  const { execa } = await import('execa');
   // reject: false: git missing (ENOENT), "not a git repository" and an unset key all simply mean "no answer".
   const result = await execa('git', ['-C', dir, ...args], { reject: false, timeout: 5_000, stdin: 'ignore' });
   return result.exitCode === 0 && typeof result.stdout === 'string' ? result.stdout.trim() : undefined;

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { describeError } from '../errors.js';
-import { applyResources, type ApplyResult } from '../flux/apply.js';
-import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
-import { fluxSettingsOf } from '../flux/generate.js';
-import { fluxPreflight } from '../flux/preflight.js';
+import type { ApplyResult } from '../flux/apply.js';
 import type { Logger } from '../logger.js';
-import { highestVersion } from '../model/oci-artifact.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 import { registryClientFor, selectSources } from './sources.js';
 
@@ -45,6 +41,14 @@ const applyCommand = async (
   context: CommandContext,
   logger: Logger,
 ): Promise<ApplyResult[]> => {
+  // The Kubernetes client loads for the commands that talk to the cluster only (issue #10).
+  const [{ applyResources }, { kubeAdapterFromConfig }, { fluxSettingsOf }, { fluxPreflight }] =
+    await Promise.all([
+      import('../flux/apply.js'),
+      import('../flux/create-kube-adapter.js'),
+      import('../flux/generate.js'),
+      import('../flux/preflight.js'),
+    ]);
   const adapter = kubeAdapterFromConfig(config, context.env, logger);
   try {
     await fluxPreflight(adapter, config);
@@ -71,7 +75,10 @@ const latestVersions = async (
   context: CommandContext,
   logger: Logger,
 ): Promise<Record<string, string | undefined>> => {
-  const client = registryClientFor(config, context, logger);
+  const [client, { highestVersion }] = await Promise.all([
+    registryClientFor(config, context, logger),
+    import('../model/oci-artifact.js'),
+  ]);
   // In parallel: each unreachable listing may take the client's whole unreachable budget.
   const entries = await Promise.all(
     sources.map(async (source): Promise<[string, string | undefined]> => {

@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { systemClock, type Clock } from '../clock.js';
-import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { describeError, exitCodeFor, KsailError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -50,8 +49,10 @@ export const runCli = async (options: RunOptions): Promise<number> => {
   let logger: Logger | undefined;
   const configs = new Map<string, Promise<ResolvedConfig>>();
   const flags = (command: Command): GlobalOptions => command.optsWithGlobals<GlobalOptions>();
-  const load = (command: Command, overrides: Record<string, unknown> = {}): Promise<ResolvedConfig> => {
+  const load = async (command: Command, overrides: Record<string, unknown> = {}): Promise<ResolvedConfig> => {
     const global = flags(command);
+    // Loaded on first use: the YAML parser and the schema are not needed for --help.
+    const { loadConfig } = await import('../config/load.js');
     return loadConfig({
       file: global.config,
       cwd: options.cwd,

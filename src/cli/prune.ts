@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { KsailError } from '../errors.js';
-import { versionsInUse } from '../flux/in-use.js';
-import { pruneRepository, type PruneResult } from '../registry/prune.js';
-import { createRuntime, selectRuntime } from '../registry/runtime/select.js';
-import { registryLockDir } from '../registry/runtime/settings.js';
+import type { PruneResult } from '../registry/prune.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
 import { runtimeDepsFor } from './registry.js';
 import { formatBytes, registryClientFor, selectSources } from './sources.js';
@@ -32,6 +29,14 @@ export const registerPruneCommand: CommandRegistrar = (program, context) => {
       const [source] = selectSources(config, [name]);
       if (!source) throw new KsailError('usage', 'name one source to prune');
       const deps = runtimeDepsFor(context, config);
+      // Registry runtimes and the Kubernetes client load for this command only (issue #10).
+      const [{ versionsInUse }, { pruneRepository }, { createRuntime, selectRuntime }, { registryLockDir }] =
+        await Promise.all([
+          import('../flux/in-use.js'),
+          import('../registry/prune.js'),
+          import('../registry/runtime/select.js'),
+          import('../registry/runtime/settings.js'),
+        ]);
       const runtime = config.registryEnabled
         ? await selectRuntime(config, deps)
         : createRuntime(config, deps, 'external');
@@ -54,7 +59,7 @@ export const registerPruneCommand: CommandRegistrar = (program, context) => {
           repository: source.repository,
           keep: options.keep ?? source.keep,
           inUse: inUse.known ? inUse.versions : [],
-          client: registryClientFor(config, context, deps.logger),
+          client: await registryClientFor(config, context, deps.logger),
           runtime,
           lockDir: registryLockDir(context.env, config.registry.name),
           clock: context.clock,

@@ -1,16 +1,23 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { afterPush, type AfterPushResult } from '../publish/after-push.js';
+import type { AfterPushResult } from '../publish/after-push.js';
 import { KsailError, type ErrorCode } from '../errors.js';
-import { BUMP_POLICIES, type BumpPolicy } from '../model/oci-artifact.js';
-import { ensureRegistry } from '../registry/runtime/ensure.js';
+import type { BumpPolicy } from '../model/oci-artifact.js';
 import type { PublishResult } from '../publish/publish-types.js';
-import { createPublisher } from '../publish/publisher.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
 import { formatBytes, selectSources, shortDigest } from './sources.js';
 
 type PushFailure = { source: string; error: string; code: ErrorCode };
 type PushLine = (PublishResult & { tag?: AfterPushResult }) | PushFailure;
+
+/**
+ * The data model's bump policies (BUMP_POLICIES), spelled out so that registering the command does not load the
+ * versioning module and semver (issue #10); the Record makes the compiler check that none is missing.
+ */
+const BUMP_CHOICES = Object.keys({ patch: true, minor: true, major: true } satisfies Record<
+  BumpPolicy,
+  true
+>);
 
 interface PushOptions {
   json?: boolean;
@@ -30,7 +37,7 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
     .argument('[sources...]', 'source names (default: all)')
     .option('--json', 'print JSON')
     .option('--dry-run', 'build and validate only; push nothing')
-    .addOption(new Option('--bump <level>', 'version bump for changed sources').choices([...BUMP_POLICIES]))
+    .addOption(new Option('--bump <level>', 'version bump for changed sources').choices(BUMP_CHOICES))
     .option('--version <version>', 'explicit version (semver, higher than the current one); needs one source')
     .action(async (names: string[], options: PushOptions, command: Command) => {
       const config = await context.config(command);
@@ -39,9 +46,14 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
         throw new KsailError('usage', '--version applies to exactly one source; name the source to push');
       }
       const logger = context.logger(config);
+      // Each step's modules load when it runs (issue #10): the registry runtimes only for a registry ksail-fluxd
+      // manages, the Kubernetes client (after-push, below) only once something was pushed.
+      const publisherModule = import('../publish/publisher.js');
       if (!options.dryRun && config.registryEnabled) {
+        const { ensureRegistry } = await import('../registry/runtime/ensure.js');
         await ensureRegistry(config, { logger, clock: context.clock, env: context.env });
       }
+      const { createPublisher } = await publisherModule;
       const publisher = createPublisher({
         config,
         clock: context.clock,
@@ -60,7 +72,9 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
           const result = await publisher.publish(source, undefined, request);
           const patch =
             result.outcome === 'pushed' && result.version && result.manifestDigest
-              ? await afterPush({
+              ? await (
+                  await import('../publish/after-push.js')
+                ).afterPush({
                   config,
                   source,
                   version: result.version,

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
 import type { KubeAdapter } from '../flux/kube-adapter.js';
-import { fluxPreflight } from '../flux/preflight.js';
-import { reconcileRequest, type ReconcileOutcome } from '../flux/reconcile.js';
-import { createRequestedAtTokens } from '../flux/requested-at.js';
+import type { ReconcileOutcome } from '../flux/reconcile.js';
 import type { Logger } from '../logger.js';
 import { createRequest } from '../model/reconciliation-request.js';
 import { selectSources } from './sources.js';
@@ -32,6 +29,14 @@ export interface ReconcileDirectOptions {
 export const reconcileDirect = async (options: ReconcileDirectOptions): Promise<ReconcileOutcome[]> => {
   const { config, clock, logger } = options;
   const sources = selectSources(config, options.names);
+  // The Kubernetes client loads only when reconciling directly; through the daemon it is not needed (issue #10).
+  const [{ kubeAdapterFromConfig }, { fluxPreflight }, { reconcileRequest }, { createRequestedAtTokens }] =
+    await Promise.all([
+      import('../flux/create-kube-adapter.js'),
+      import('../flux/preflight.js'),
+      import('../flux/reconcile.js'),
+      import('../flux/requested-at.js'),
+    ]);
   const adapter = options.adapter ?? kubeAdapterFromConfig(config, options.env, logger);
   try {
     await fluxPreflight(adapter, config);

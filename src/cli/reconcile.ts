@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { KsailError } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
-import { tryDaemonReconcile } from '../daemon/control/control-client.js';
 import type { RequestView } from '../daemon/control/control-types.js';
-import { resolveSocketPath } from '../daemon/control/socket-path.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 import { formatReconcileOutcome, isSuperseded, reconcileDirect } from './reconcile-direct.js';
 
@@ -37,6 +35,10 @@ export const registerReconcileCommand: CommandRegistrar = (program, context) => 
       const timeoutMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
       const config = await context.config(command);
       if (!options.direct) {
+        const [{ tryDaemonReconcile }, { resolveSocketPath }] = await Promise.all([
+          import('../daemon/control/control-client.js'),
+          import('../daemon/control/socket-path.js'),
+        ]);
         const viaDaemon = await tryDaemonReconcile(resolveSocketPath(config, context.env), {
           sources: names,
           wait: options.wait ?? false,

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config/schema.js';
-import { selectRuntime } from '../registry/runtime/select.js';
+import type { selectRuntime as SelectRuntime } from '../registry/runtime/select.js';
 import type { RuntimeDeps } from '../registry/runtime/types.js';
-import { formatRegistryStatus, registryStatus } from '../registry/runtime/status.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 
 export const runtimeDepsFor = (context: CommandContext, config: ResolvedConfig): RuntimeDeps => ({
@@ -10,6 +9,10 @@ export const runtimeDepsFor = (context: CommandContext, config: ResolvedConfig):
   clock: context.clock,
   env: context.env,
 });
+
+/** The registry runtimes (Docker's client, execa) load only when a registry command runs (issue #10). */
+const selectRuntime: typeof SelectRuntime = async (...args) =>
+  (await import('../registry/runtime/select.js')).selectRuntime(...args);
 
 /** `ksail-fluxd registry status|up|down`: the local registry's lifecycle (issue #3). */
 export const registerRegistryCommand: CommandRegistrar = (program, context) => {
@@ -21,6 +24,7 @@ export const registerRegistryCommand: CommandRegistrar = (program, context) => {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const config = await context.config(command);
+      const { formatRegistryStatus, registryStatus } = await import('../registry/runtime/status.js');
       const report = await registryStatus(config, runtimeDepsFor(context, config));
       if (options.json) printJson(context, report);
       else for (const line of formatRegistryStatus(report)) println(context, line);

@@ -3,7 +3,7 @@ import { KsailError } from '../errors.js';
 import { closest } from '../config/suggest.js';
 import type { Logger } from '../logger.js';
 import { registryEndpoint } from '../model/oci-registry.js';
-import { createRegistryClient, type RegistryClient } from '../registry/client/client.js';
+import type { RegistryClient } from '../registry/client/client.js';
 import type { CommandContext } from './context.js';
 
 /** The sources a command names, or all of them; unknown names are usage errors with a suggestion. */
@@ -30,12 +30,19 @@ export const selectSources = (config: ResolvedConfig, names: readonly string[]):
 };
 
 /** A client for the configured registry at its workstation endpoint (data model: `localhost:<port>`). */
-export const registryClientFor = (
+export const registryClientFor = async (
   config: ResolvedConfig,
   context: Pick<CommandContext, 'clock'>,
   logger: Logger,
-): RegistryClient =>
-  createRegistryClient({ endpoint: registryEndpoint(config.registryPort), clock: context.clock, logger });
+): Promise<RegistryClient> => {
+  // Loaded on use: registering the commands (for --help) needs no response schemas (issue #10).
+  const { createRegistryClient } = await import('../registry/client/client.js');
+  return createRegistryClient({
+    endpoint: registryEndpoint(config.registryPort),
+    clock: context.clock,
+    logger,
+  });
+};
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB'];
 export const formatBytes = (bytes: number): string => {

@@ -1,7 +1,4 @@
 import { Option, type Command } from 'commander';
-import { createDaemon } from '../daemon/create-daemon.js';
-import { realDaemonDeps } from '../daemon/real-deps.js';
-import { handleSignals } from '../daemon/signals.js';
 import { describeError } from '../errors.js';
 import type { CommandRegistrar } from './context.js';
 import { packageVersion } from './program.js';
@@ -29,6 +26,12 @@ export const registerStartCommand: CommandRegistrar = (program, context) => {
         : {};
       const config = await context.config(command, overrides);
       const logger = context.logger(config);
+      // The daemon's modules (watcher, Kubernetes client, registry runtimes) load only for `start` (issue #10).
+      const [{ createDaemon }, { realDaemonDeps }, { handleSignals }] = await Promise.all([
+        import('../daemon/create-daemon.js'),
+        import('../daemon/real-deps.js'),
+        import('../daemon/signals.js'),
+      ]);
       const onRejection = (reason: unknown): void => {
         // Every handler ends in a catch; this is the net under a missed one, so the daemon keeps running.
         logger.error('unhandled promise rejection', { error: describeError(reason) });

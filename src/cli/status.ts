@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { createControlClient, type ControlClient } from '../daemon/control/control-client.js';
+import type { ControlClient } from '../daemon/control/control-client.js';
 import type { DaemonStatus, RequestView, SourceStatus } from '../daemon/control/control-types.js';
-import { resolveSocketPath } from '../daemon/control/socket-path.js';
 import { isKsailError, KsailError } from '../errors.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
 import { shortDigest } from './sources.js';
@@ -9,6 +8,11 @@ import { shortDigest } from './sources.js';
 /** The control client for this run: the config's `socket.path`, else the default socket (no config file needed). */
 export const controlClientFor = async (command: Command, context: CommandContext): Promise<ControlClient> => {
   const config = await context.config(command);
+  // Loaded on use, so that registering the commands (for --help) loads no schema (issue #10).
+  const [{ createControlClient }, { resolveSocketPath }] = await Promise.all([
+    import('../daemon/control/control-client.js'),
+    import('../daemon/control/socket-path.js'),
+  ]);
   return createControlClient(resolveSocketPath(config, context.env));
 };
 

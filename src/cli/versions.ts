@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listVersions } from '../registry/versions.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
 import { registryClientFor, selectSources, shortDigest } from './sources.js';
 
@@ -15,7 +14,10 @@ export const registerVersionsCommand: CommandRegistrar = (program, context) => {
       const [source] = selectSources(config, [name]);
       if (!source) return;
       const logger = context.logger(config);
-      const client = registryClientFor(config, context, logger);
+      const [client, { listVersions }] = await Promise.all([
+        registryClientFor(config, context, logger),
+        import('../registry/versions.js'),
+      ]);
       const versions = await listVersions(client, source.repository);
       if (options.json) {
         printJson(context, { source: source.name, repository: source.repository, versions });
