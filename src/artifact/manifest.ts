@@ -13,6 +13,12 @@ export const ANNOTATION_REVISION = 'org.opencontainers.image.revision';
 const CONFIG = Buffer.from('{}');
 const CONFIG_DIGEST = sha256Digest(CONFIG);
 
+/** The config blob every artifact's manifest names: known before the manifest, so it can upload first. */
+export const FLUX_CONFIG_BLOB: { readonly bytes: Buffer; readonly digest: string } = {
+  bytes: CONFIG,
+  digest: CONFIG_DIGEST,
+};
+
 export interface ManifestInput {
   layerDigest: string;
   layerSize: number;

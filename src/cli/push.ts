@@ -123,6 +123,9 @@ export const formatResult = (result: PublishResult): string => {
       return `${result.source}  unchanged  ${result.version ?? ''}  ${shortDigest(result.manifestDigest)}`;
     case 'dry-run':
       return `${result.source}  valid (dry run)  ${shortDigest(result.layerDigest)}  ${stats}`;
+    case 'dropped':
+      // Only the daemon drops a build (PublishOptions.superseded); listed for completeness.
+      return `${result.source}  not pushed: files changed while they were read  ${stats}`;
     case 'pushed':
       return `${result.source}  ${result.version ?? ''}  ${shortDigest(result.manifestDigest)}  ${stats}`;
   }

@@ -91,13 +91,16 @@ export const FluxSection = z
 
 export const WatchSection = z
   .strictObject({
-    quietPeriod: duration('quietPeriod').default('250ms'),
+    // Issue #10: a lone save builds after quietPeriod; while a burst goes on the wait grows up to burstQuietPeriod.
+    quietPeriod: duration('quietPeriod').default('50ms'),
+    burstQuietPeriod: duration('burstQuietPeriod').default('250ms'),
     maxWait: duration('maxWait').default('5s'),
     usePolling: z.boolean().default(false),
   })
   .transform((watch) => ({
     ...watch,
     quietPeriodMs: parseDuration(watch.quietPeriod),
+    burstQuietPeriodMs: parseDuration(watch.burstQuietPeriod),
     maxWaitMs: parseDuration(watch.maxWait),
   }));
 

@@ -123,6 +123,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
       bus,
       logger,
       quietMs: config.watch.quietPeriodMs,
+      burstQuietMs: config.watch.burstQuietPeriodMs,
       maxWaitMs: config.watch.maxWaitMs,
       isPaused: () => paused,
       onPublished: (result, first) => afterPublish(pipeline, result, first),

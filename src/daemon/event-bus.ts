@@ -19,6 +19,7 @@ export interface EventBus {
 const LOG: Record<DaemonEventType, { level: 'debug' | 'info' | 'warn' | 'error'; message: string }> = {
   change: { level: 'debug', message: 'source changed' },
   build: { level: 'debug', message: 'build started' },
+  dropped: { level: 'debug', message: 'build dropped, files changed while it read them' },
   unchanged: { level: 'info', message: 'content unchanged, nothing pushed' },
   push: { level: 'debug', message: 'version pushed' },
   patch: { level: 'debug', message: 'OCIRepository tag patched' },

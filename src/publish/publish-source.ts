@@ -3,6 +3,7 @@ import {
   artifactSource,
   buildLayer,
   createManifest,
+  FLUX_CONFIG_BLOB,
   gitInfo,
   OCI_MANIFEST_MEDIA_TYPE,
   type GitRunner,
@@ -39,6 +40,12 @@ export interface PublishOptions {
   git?: GitRunner;
   /** Called once the content is known to differ, as the upload of `version` begins (the daemon's `pushing` state). */
   onPushing?: (version: string) => void;
+  /**
+   * Whether files changed since this publish began reading them (issue #10: the daemon's short quiet period can
+   * start a build in the middle of a burst). Asked before the version is taken and again just before the tag is
+   * written; when true, nothing is tagged (outcome `dropped`) and the caller's next run publishes what is there.
+   */
+  superseded?: () => boolean;
 }
 
 /**
@@ -53,7 +60,6 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
   if (!client && !request.dryRun) throw new KsailError('internal', 'publishSource needs a registry client');
   const current = request.dryRun || !client ? undefined : currentVersion(client, source.repository);
   current?.catch(() => undefined);
-  const commit = gitInfo(source.absolutePath, options.git);
   const built = await buildLayer({
     sourceDir: source.absolutePath,
     ignore: source.ignore,
@@ -87,27 +93,35 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
   if (highest && highest.layerDigest === built.layerDigest && request.version === undefined) {
     return result('unchanged', highest.version, highest.manifestDigest);
   }
+  const dropped = (): PublishResult => result('dropped', undefined, undefined);
+  if (options.superseded?.()) return dropped();
   const version =
     request.version !== undefined
       ? validateExplicitVersion(request.version, highest?.version)
       : nextVersion(tags, request.bump ?? source.bump, source.initialVersion);
-  const info = await commit;
-  const manifest = createManifest({
-    layerDigest: built.layerDigest,
-    layerSize: built.layerSize,
-    annotations: artifactAnnotations({
-      version,
-      created: new Date(clock.now()),
-      source: artifactSource(source.absolutePath, info),
-      ...(info?.commit ? { commit: info.commit } : {}),
-    }),
-  });
-  const upload = async (): Promise<string> => {
+  // git (for the revision annotation) runs only for content that differs (issue #10), while the blobs upload:
+  // they do not depend on it, only the manifest does.
+  const commit = gitInfo(source.absolutePath, options.git);
+  commit.catch(() => undefined);
+  const upload = async (): Promise<string | undefined> => {
     options.onPushing?.(version);
-    await Promise.all([
-      uploadIfMissing(client, source.repository, manifest.configDigest, manifest.config),
+    const [info] = await Promise.all([
+      commit,
+      uploadIfMissing(client, source.repository, FLUX_CONFIG_BLOB.digest, FLUX_CONFIG_BLOB.bytes),
       uploadIfMissing(client, source.repository, built.layerDigest, built.layer),
     ]);
+    // The tag is what Flux and the next run see; blobs without one are garbage that `prune` collects.
+    if (options.superseded?.()) return undefined;
+    const manifest = createManifest({
+      layerDigest: built.layerDigest,
+      layerSize: built.layerSize,
+      annotations: artifactAnnotations({
+        version,
+        created: new Date(clock.now()),
+        source: artifactSource(source.absolutePath, info),
+        ...(info?.commit ? { commit: info.commit } : {}),
+      }),
+    });
     const { digest } = await client.putManifest(
       source.repository,
       version,
@@ -117,6 +131,7 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
     return digest;
   };
   const digest = options.lock ? await options.lock(upload) : await upload();
+  if (digest === undefined) return dropped();
   options.logger.info('artifact pushed', {
     source: source.name,
     repository: source.repository,

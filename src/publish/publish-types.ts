@@ -4,8 +4,11 @@ import type { BumpPolicy } from '../model/oci-artifact.js';
 export interface PublishResult {
   source: string;
   repository: string;
-  /** `unchanged`: the layer digest equals the highest tag's, so nothing was pushed or bumped. */
-  outcome: 'pushed' | 'unchanged' | 'dry-run';
+  /**
+   * `unchanged`: the layer digest equals the highest tag's, so nothing was pushed or bumped. `dropped`: the content
+   * differed, but files changed while it was read (`superseded`), so no tag was written; the next run pushes.
+   */
+  outcome: 'pushed' | 'unchanged' | 'dry-run' | 'dropped';
   /** The pushed version, or the current highest one when unchanged (undefined for a dry run of a new repo). */
   version: string | undefined;
   /** Manifest digest of `version` (`sha256:…`). */

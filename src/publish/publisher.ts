@@ -15,6 +15,8 @@ import type { PublishRequest, PublishResult } from './publish-types.js';
 export interface PublishProgress {
   /** The content differs and the upload of `version` begins. */
   onPushing(version: string): void;
+  /** Files changed since the publish began: tag nothing (outcome `dropped`); see PublishOptions.superseded. */
+  superseded?(): boolean;
 }
 
 /** Builds, compares and pushes one source: `push` and the daemon publish through the same one. */
@@ -72,6 +74,7 @@ export const createPublisher = (options: PublisherOptions): Publisher => {
           namespaceRequired: fluxEnabled(config),
           ...(request ? { request } : {}),
           ...(progress ? { onPushing: (version: string) => progress.onPushing(version) } : {}),
+          ...(progress?.superseded ? { superseded: () => progress.superseded?.() === true } : {}),
         }),
       ),
   };

@@ -6,6 +6,7 @@ import { systemClock } from '../../src/clock.js';
 import { createSilentLogger } from '../../src/logger.js';
 import { createRegistryClient } from '../../src/registry/client/client.js';
 import { publishSource } from '../../src/publish/publish-source.js';
+import { execaGit, type GitRunner } from '../../src/artifact/git.js';
 import { resolvedSource } from '../support/resolved-source.js';
 
 const endpoint = inject('registryEndpoint');
@@ -37,5 +38,52 @@ describe('publishSource progress', () => {
     await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n');
     expect(await publish()).toMatchObject({ outcome: 'pushed', version: '1.0.1' });
     expect(pushing).toEqual(['1.0.0', '1.0.1']);
+  });
+
+  const project = async (name: string) => {
+    const dir = await mkdtemp(join(tmpdir(), 'ksail-fluxd-progress-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'cm.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`);
+    const repository = `progress/${name}-${process.pid}-${Date.now()}`;
+    return { dir, repository, source: resolvedSource(dir, { repository, targetNamespace: 'default' }) };
+  };
+
+  it('runs git only for content that differs (issue #10)', async () => {
+    const { dir, source } = await project('git');
+    const client = createRegistryClient({ endpoint });
+    const calls: string[] = [];
+    const git: GitRunner = (at, args) => {
+      calls.push(args.join(' '));
+      return execaGit(at, args);
+    };
+    const publish = () =>
+      publishSource({ source, client, clock: systemClock, logger: createSilentLogger(), git });
+    expect((await publish()).outcome).toBe('pushed');
+    expect(calls).toHaveLength(2);
+    expect((await publish()).outcome).toBe('unchanged');
+    await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n');
+    expect((await publish()).outcome).toBe('pushed');
+    expect(calls).toHaveLength(4);
+  });
+
+  it('tags nothing when superseded before the tag, and the next publish takes that version', async () => {
+    const { dir, repository, source } = await project('dropped');
+    const client = createRegistryClient({ endpoint });
+    const publish = (superseded?: () => boolean) =>
+      publishSource({
+        source,
+        client,
+        clock: systemClock,
+        logger: createSilentLogger(),
+        ...(superseded ? { superseded } : {}),
+      });
+    expect((await publish()).outcome).toBe('pushed');
+    await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: half\n');
+    // Files change during the upload: the first check passes, the one before the tag does not.
+    let asked = 0;
+    expect(await publish(() => ++asked > 1)).toMatchObject({ outcome: 'dropped', version: undefined });
+    expect(asked).toBe(2);
+    expect(await client.listTags(repository)).toEqual(['1.0.0']);
+    expect(await publish(() => false)).toMatchObject({ outcome: 'pushed', version: '1.0.1' });
   });
 });

@@ -74,6 +74,7 @@ export const DaemonEvent = z.object({
   type: z.enum([
     'change',
     'build',
+    'dropped',
     'unchanged',
     'push',
     'patch',

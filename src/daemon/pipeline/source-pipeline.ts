@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import type { Publisher } from '../../publish/publisher.js';
 import type { PublishResult } from '../../publish/publish-types.js';
 import type { SourceStatus } from '../control/control-types.js';
-import { createDebouncer, type Debouncer } from '../watch/debounce.js';
+import { createDebouncer, type Debouncer, type FireReason } from '../watch/debounce.js';
 import type { EventBus } from '../event-bus.js';
 
 /**
@@ -30,7 +30,9 @@ export interface PipelineOptions {
   clock: Clock;
   bus: EventBus;
   logger: Logger;
+  /** The quiet period of a lone save, the longest one while a burst goes on, and the cap (see debounce.ts). */
   quietMs: number;
+  burstQuietMs: number;
   maxWaitMs: number;
   isPaused(): boolean;
   /** After each successful run, before the next one starts; `first` for the first success of this pipeline. */
@@ -58,6 +60,10 @@ export class SourcePipeline {
   /** What the run in flight is doing, for status. */
   private phase: 'building' | 'pushing' = 'building';
   private dirty = false;
+  /** The follow-up run comes from maxWait: it must push even if events keep arriving. */
+  private capped = false;
+  /** File events arrived during the run in flight: what it read may be half-written. */
+  private changedDuringRun = false;
   /** The follow-up run was asked for explicitly, so it goes ahead even while paused. */
   private forced = false;
   private closed = false;
@@ -72,37 +78,44 @@ export class SourcePipeline {
     this.source = options.source;
     this.debouncer = createDebouncer({
       quietMs: options.quietMs,
+      burstQuietMs: options.burstQuietMs,
       maxWaitMs: options.maxWaitMs,
       clock: options.clock,
-      onFire: () => this.trigger(),
+      onFire: (reason) => this.trigger(false, reason),
     });
   }
 
   /** A file event: wakes the pipeline after the quiet period. */
   notify(event: string, path: string): void {
     if (this.closed) return;
+    if (this.running) this.changedDuringRun = true;
     this.options.bus.emit('change', this.source.name, { event, path });
     this.debouncer.poke();
   }
 
   /**
    * Runs now (start-up, resume, retry, the quiet period ending). When paused the change is only recorded, unless
-   * `force` (an explicit `push`); during a run it becomes the one follow-up run.
+   * `force` (an explicit `push`); during a run it becomes the one follow-up run. A run is dropped (tags nothing)
+   * when file events arrive while it reads, unless `reason` is maxWait: a file rewritten without pause still ships.
    */
-  trigger(force = false): void {
+  trigger(force = false, reason?: FireReason): void {
     if (this.closed) return;
     if (this.running || (!force && this.options.isPaused())) {
       this.dirty = true;
       this.forced ||= force && this.running !== undefined;
+      this.capped ||= reason === 'max-wait';
       return;
     }
+    const droppable = reason !== 'max-wait' && !this.capped;
     // This run reads the disk after every event so far, so pending wake-ups are satisfied by it.
     this.debouncer.cancel();
     this.cancelRetry?.();
     this.cancelRetry = undefined;
     this.dirty = false;
     this.forced = false;
-    this.running = this.run()
+    this.capped = false;
+    this.changedDuringRun = false;
+    this.running = this.run(droppable)
       .catch((error: unknown) => {
         this.options.logger.error('pipeline failed', { error: describeError(error) });
       })
@@ -152,15 +165,23 @@ export class SourcePipeline {
     return this.lastError ? 'error' : 'idle';
   }
 
-  private async run(): Promise<void> {
+  private async run(droppable: boolean): Promise<void> {
     const { bus, source } = this.options;
     bus.emit('build', source.name, { path: source.absolutePath });
     this.phase = 'building';
     let result: PublishResult;
     try {
-      result = await this.options.publisher.publish(source, { onPushing: () => (this.phase = 'pushing') });
+      result = await this.options.publisher.publish(source, {
+        onPushing: () => (this.phase = 'pushing'),
+        superseded: () => droppable && this.changedDuringRun,
+      });
     } catch (error) {
       this.fail(error);
+      return;
+    }
+    if (result.outcome === 'dropped') {
+      // The events that dropped it have woken the debouncer: the next run reads the files once they are quiet.
+      bus.emit('dropped', source.name, { layerDigest: result.layerDigest, elapsedMs: result.elapsedMs });
       return;
     }
     this.retryAttempt = 0;

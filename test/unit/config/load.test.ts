@@ -30,7 +30,7 @@ describe('loadConfig', () => {
       fluxInterval: '1m',
       registry: { name: 'local-registry', image: 'registry:3', runtime: 'auto' },
       flux: { namespace: 'flux-system', mode: 'Automatic', reconcileTimeout: '2m', concurrency: 2 },
-      watch: { quietPeriod: '250ms', maxWait: '5s', usePolling: false },
+      watch: { quietPeriod: '50ms', burstQuietPeriod: '250ms', maxWait: '5s', usePolling: false },
       log: { level: 'info', format: 'auto' },
     });
     const [source] = config.sources;

@@ -68,10 +68,6 @@ export class FakePublisher implements Publisher {
     if (failure) throw failure;
     const content = this.content.get(source.name) ?? 'initial';
     const previous = this.last.get(source.name);
-    if (previous?.content !== content) {
-      progress?.onPushing(`1.0.${previous ? previous.patch + 1 : 0}`);
-      if (this.pushGate) await this.pushGate;
-    }
     const base = {
       source: source.name,
       repository: source.repository,
@@ -90,6 +86,12 @@ export class FakePublisher implements Publisher {
         layerDigest: `sha256:${content}`,
       };
     }
+    // As publishSource: a superseded run tags nothing, asked before the upload and before the tag.
+    const dropped = { ...base, outcome: 'dropped', version: undefined, manifestDigest: undefined } as const;
+    if (progress?.superseded?.()) return { ...dropped, layerDigest: `sha256:${content}` };
+    progress?.onPushing(`1.0.${previous ? previous.patch + 1 : 0}`);
+    if (this.pushGate) await this.pushGate;
+    if (progress?.superseded?.()) return { ...dropped, layerDigest: `sha256:${content}` };
     const patch = previous ? previous.patch + 1 : 0;
     this.last.set(source.name, { content, patch });
     const version = `1.0.${patch}`;

@@ -7,11 +7,13 @@ import { createSilentLogger } from '../../../src/logger.js';
 import type { PublishResult } from '../../../src/publish/publish-types.js';
 import { FakePublisher, makeConfig } from './fakes.js';
 
-const setup = (options: { paused?: () => boolean } = {}) => {
+const setup = (options: { paused?: () => boolean; quietMs?: number; burstQuietMs?: number } = {}) => {
   const publisher = new FakePublisher();
   const published: { result: PublishResult; first: boolean }[] = [];
   const logger = createSilentLogger();
   const bus = createEventBus({ clock: systemClock, logger });
+  const events: string[] = [];
+  bus.subscribe((event) => events.push(event.type));
   const [source] = makeConfig(['app']).sources;
   const pipeline = new SourcePipeline({
     source: source!,
@@ -19,13 +21,14 @@ const setup = (options: { paused?: () => boolean } = {}) => {
     clock: systemClock,
     bus,
     logger,
-    quietMs: 250,
+    quietMs: options.quietMs ?? 250,
+    burstQuietMs: options.burstQuietMs ?? 250,
     maxWaitMs: 5000,
     isPaused: options.paused ?? (() => false),
     onPublished: (result, first) => published.push({ result, first }),
     retry: { baseMs: 1000, maxMs: 8000 },
   });
-  return { publisher, published, pipeline };
+  return { publisher, published, pipeline, events };
 };
 
 describe('SourcePipeline', () => {
@@ -56,8 +59,8 @@ describe('SourcePipeline', () => {
     expect(publisher.calls).toEqual(['app']);
   });
 
-  it('events during a run cause exactly one follow-up run, which sees the latest content', async () => {
-    const { publisher, pipeline, published } = setup();
+  it('events during a run drop it (nothing half-read is tagged); one follow-up run pushes the latest content', async () => {
+    const { publisher, pipeline, published, events } = setup();
     publisher.hold();
     pipeline.trigger();
     expect(pipeline.snapshot().state).toBe('building');
@@ -71,8 +74,51 @@ describe('SourcePipeline', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(publisher.calls).toHaveLength(2);
     expect(publisher.pushed.map((push) => push.content)).toEqual(['edit-4']);
-    expect(published.map((entry) => entry.first)).toEqual([true, false]);
+    expect(published.map((entry) => entry.first)).toEqual([true]);
+    expect(events.filter((type) => ['dropped', 'push'].includes(type))).toEqual(['dropped', 'push']);
     expect(pipeline.snapshot().state).toBe('idle');
+  });
+
+  it('drops a build that a lone save started in a pause of a burst, then pushes once at its end', async () => {
+    const { publisher, pipeline, events } = setup({ quietMs: 50, burstQuietMs: 250 });
+    // The first file of a checkout, then a 60 ms pause (longer than a lone save's quiet period), then the rest,
+    // which arrives while the build started by the pause is still reading.
+    publisher.content.set('app', 'file-0');
+    publisher.hold();
+    pipeline.notify('add', 'file-0.yaml');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(publisher.calls).toEqual(['app']);
+    for (let i = 1; i < 20; i++) {
+      await vi.advanceTimersByTimeAsync(i === 1 ? 60 : 20);
+      publisher.content.set('app', `file-${i}`);
+      pipeline.notify('add', `file-${i}.yaml`);
+    }
+    publisher.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events).toContain('dropped');
+    expect(publisher.pushed).toEqual([]);
+    // The burst lasted about 430 ms, so its quiet period is the longest one: 250 ms after the last file.
+    await vi.advanceTimersByTimeAsync(249);
+    expect(publisher.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(publisher.pushed.map((push) => push.content)).toEqual(['file-19']);
+    expect(publisher.calls).toHaveLength(2);
+  });
+
+  it('never drops the run maxWait started: a file rewritten without pause still ships', async () => {
+    const { publisher, pipeline, events } = setup({ quietMs: 50, burstQuietMs: 250 });
+    publisher.hold();
+    for (let elapsed = 0; elapsed < 5500; elapsed += 20) {
+      publisher.content.set('app', `rewrite-${elapsed}`);
+      pipeline.notify('change', 'deploy.yaml');
+      await vi.advanceTimersByTimeAsync(20);
+    }
+    // The cap started a run at 5 s; the writes went on during it.
+    expect(publisher.calls).toEqual(['app']);
+    publisher.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events).not.toContain('dropped');
+    expect(publisher.pushed).toHaveLength(1);
   });
 
   it('reports building until the content differs, then pushing until the upload ends', async () => {
