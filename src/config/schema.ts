@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import semver from 'semver';
+// semver's one function, not its index (issue #10: start-up of every command that loads the config).
+import valid from 'semver/functions/valid.js';
 import { DURATION_PATTERN, parseDuration } from '../model/duration.js';
 import { DEFAULT_FLUX_INTERVAL, DEFAULT_REGISTRY_PORT, GIT_OPS_ENGINES } from '../model/cluster-config.js';
 import { BUMP_POLICIES } from '../model/oci-artifact.js';
@@ -39,10 +40,7 @@ export const SourceConfig = z.strictObject({
   bump: z.enum(BUMP_POLICIES as ['patch', 'minor', 'major']).default('patch'),
   initialVersion: z
     .string()
-    .refine(
-      (value) => semver.valid(value) === value,
-      'initialVersion must be a semantic version such as 1.0.0',
-    )
+    .refine((value) => valid(value) === value, 'initialVersion must be a semantic version such as 1.0.0')
     .default('1.0.0'),
   /** Extra gitignore-style patterns, on top of Flux's defaults, `.sourceignore` and editor temp files. */
   ignore: z.array(z.string()).default([]),

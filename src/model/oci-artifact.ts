@@ -1,4 +1,9 @@
-import semver from 'semver';
+// One file per function rather than semver's index, which requires all 47 of its modules (issue #10: every
+// command that loads the config loads this).
+import gt from 'semver/functions/gt.js';
+import inc from 'semver/functions/inc.js';
+import rcompare from 'semver/functions/rcompare.js';
+import valid from 'semver/functions/valid.js';
 import { KsailError } from '../errors.js';
 
 export type BumpPolicy = 'patch' | 'minor' | 'major';
@@ -12,14 +17,14 @@ export const validateVersion = (version: string): string => {
       `version "${version}" has build metadata ("+..."), which an OCI tag cannot hold; drop the "+" part or use a pre-release such as 1.0.3-build.5`,
     );
   }
-  const valid = semver.valid(version);
-  if (valid === null || valid !== version) {
+  const normalised = valid(version);
+  if (normalised === null || normalised !== version) {
     throw new KsailError(
       'version-invalid',
       `version "${version}" is not a semantic version; use MAJOR.MINOR.PATCH such as 1.0.3 (no leading "v")`,
     );
   }
-  return valid;
+  return normalised;
 };
 
 /** OCI distribution spec repository name grammar (lowercase path components). */
@@ -47,7 +52,7 @@ export const ociUrl = (endpoint: string, repository: string): string =>
 export const nextVersion = (tags: readonly string[], bump: BumpPolicy, initialVersion: string): string => {
   const highest = highestVersion(tags);
   if (highest === undefined) return validateVersion(initialVersion);
-  const next = semver.inc(highest, bump);
+  const next = inc(highest, bump);
   if (next === null) throw new KsailError('version-invalid', `cannot bump version ${highest}`);
   return next;
 };
@@ -58,12 +63,12 @@ export const highestVersion = (tags: readonly string[]): string | undefined =>
 
 /** Valid semver tags, highest first. */
 export const sortVersionsDescending = (tags: readonly string[]): string[] =>
-  tags.filter((tag) => semver.valid(tag) === tag).sort((a, b) => semver.rcompare(a, b));
+  tags.filter((tag) => valid(tag) === tag).sort((a, b) => rcompare(a, b));
 
 /** An explicit `--version` must be semver and higher than the current version. */
 export const validateExplicitVersion = (version: string, current: string | undefined): string => {
   validateVersion(version);
-  if (current !== undefined && !semver.gt(version, current)) {
+  if (current !== undefined && !gt(version, current)) {
     throw new KsailError(
       'version-invalid',
       `version ${version} is not higher than the current version ${current}; pick a version above ${current}`,
