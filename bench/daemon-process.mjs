@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { track } from './children.mjs';
 
-const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,16 +30,18 @@ const getJson = (socketPath, path) =>
 /**
  * Starts the daemon for `sources` ({name, path}, targetNamespace `default` unless given) against the bench registry
  * and `cluster` ({kubeconfigPath, contextName?}: the fake or the real one), and waits until its event stream is
- * connected. `config`: more keys of ksail-fluxd.yaml (fluxInterval, flux...). Every event gets `receivedAt`
- * (performance.now() in this process).
+ * connected. `config`: more keys of ksail-fluxd.yaml (fluxInterval, flux...); `quietPeriod` undefined keeps the
+ * schema's watch defaults. `main`: the CLI to run (default this checkout's dist/; the bench's baseline runs an
+ * older build). Every event gets `receivedAt` (performance.now() in this process).
  */
 export const startDaemon = async ({
   dir,
   port,
   cluster,
   sources,
-  quietPeriod = '250ms',
+  quietPeriod,
   config: extra = {},
+  main = MAIN,
 }) => {
   await mkdir(dir, { recursive: true });
   const socketPath = join(dir, 'daemon.sock');
@@ -54,7 +56,7 @@ export const startDaemon = async ({
         registryPort: port,
         cluster: { kubeconfig: cluster.kubeconfigPath, context: cluster.contextName },
         socket: { path: socketPath },
-        watch: { quietPeriod },
+        ...(quietPeriod ? { watch: { quietPeriod } } : {}),
         log: { level: 'info', format: 'json' },
         sources: sources.map((source) => ({ targetNamespace: 'default', ...source })),
         ...extra,
@@ -66,7 +68,7 @@ export const startDaemon = async ({
   // BENCH_DAEMON_NODE_ARGS: flags for the daemon's Node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = track(
-    spawn(process.execPath, [...nodeArgs, MAIN, 'start', '--config', config], {
+    spawn(process.execPath, [...nodeArgs, main, 'start', '--config', config], {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { HOME: dir, PATH: process.env.PATH },
@@ -149,6 +151,7 @@ export const startDaemon = async ({
   let closing;
   return {
     pid: child.pid,
+    configPath: config,
     events,
     next,
     status,

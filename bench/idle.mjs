@@ -1,16 +1,18 @@
-// Idle benchmark (issue #5): with 10 sources of 1,000 files each pushed and patched, the daemon must cost
-// (almost) nothing while nobody saves: CPU from /proc/<pid>/stat, RSS from /proc/<pid>/status.
+// Idle benchmark (issues #5, #10): with 10 sources of 1,000 files each pushed and patched, the daemon must cost
+// (almost) nothing while nobody saves: CPU from /proc/<pid>/stat, RSS from /proc/<pid>/status. With
+// BENCH_BASELINE_CLI the same runs with that build first, for today's figures in the same run.
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon } from './daemon-process.mjs';
+import { MAIN, startDaemon } from './daemon-process.mjs';
+import { figure } from './figures.mjs';
 import { writeSource } from './fixtures.mjs';
 
 const SOURCES = 10;
 const FILES = 1000;
 const SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 const CPU_TARGET = 1;
-const RSS_TARGET_MB = 150;
+const RSS_TARGET_MB = 100;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const verdict = (ok) => (ok ? 'target met' : 'target MISSED');
@@ -37,20 +39,26 @@ const memoryKb = async (pid) => {
 };
 
 export const benchIdle = async ({ work, port, cluster }) => {
-  const dir = join(work, 'idle');
+  const baseline = process.env.BENCH_BASELINE_CLI;
+  if (baseline) await benchIdleWith({ work, port, cluster, cli: 'today', main: baseline });
+  await benchIdleWith({ work, port, cluster, cli: 'new', main: MAIN });
+};
+
+const benchIdleWith = async ({ work, port, cluster, cli, main }) => {
+  const dir = join(work, `idle-${cli}`);
   const sources = [];
   for (let i = 0; i < SOURCES; i++) {
-    const name = `idle-${i}`;
+    const name = `idle-${cli}-${i}`;
     const path = join(dir, name);
     // Small files: about 300 bytes each.
     await writeSource(path, FILES, FILES * 300, 100 + i);
     sources.push({ name, path });
   }
   console.log(
-    `\n== idle (issue #5): ${SOURCES} sources x ${FILES} files, daemon settled, sampled for ${SECONDS} s ==`,
+    `\n== idle (issues #5, #10) [${cli}]: ${SOURCES} sources x ${FILES} files, daemon settled, sampled for ${SECONDS} s ==`,
   );
   const started = performance.now();
-  const daemon = await startDaemon({ dir: join(dir, 'daemon'), port, cluster, sources });
+  const daemon = await startDaemon({ dir: join(dir, 'daemon'), port, cluster, sources, main });
   try {
     // The socket answers before any source is watched or built: about the cost of the loaded modules.
     const rssAtSocket = (await memoryKb(daemon.pid)).rss;
@@ -76,6 +84,17 @@ export const benchIdle = async ({ work, port, cluster }) => {
     const cpuPercent = ((cpu1 - cpu0) / ticks / elapsedS) * 100;
     const rssMb = maxRss / 1024;
     const idleEvents = daemon.events.slice(eventsBefore);
+    const section = `idle (${cli})`;
+    const targets = cli === 'new';
+    figure(section, 'RSS when the socket first answered', rssAtSocket / 1024, 'MB');
+    figure(section, 'peak RSS since start (VmHWM)', hwm / 1024, 'MB');
+    figure(section, 'idle CPU', cpuPercent, '% of one core', {
+      ...(targets ? { target: `< ${CPU_TARGET} %`, met: cpuPercent < CPU_TARGET } : {}),
+    });
+    figure(section, 'idle RSS max', rssMb, 'MB', {
+      ...(targets ? { target: `< ${RSS_TARGET_MB} MB`, met: rssMb < RSS_TARGET_MB } : {}),
+    });
+    figure(section, 'settled after start', settledMs / 1000, 's');
     console.log(
       `start-up (from spawn; last event, count): pushed ${lastOf('push')}, patched ${lastOf('patch')}, ` +
         `reconciled ${lastOf('reconcile-finished')}, settled ${(settledMs / 1000).toFixed(1)} s`,

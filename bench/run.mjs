@@ -2,8 +2,11 @@
 // (Debian's docker-registry) on a random loopback port; the daemon sections add the fake Kubernetes API with
 // emulated Flux controllers (test/support/fake-cluster) in a child process, the cluster section a real
 // kube-apiserver with the real Flux controllers (test/support/real-cluster; skipped when they are not built).
-// Sections: push (issue #2), versions (issue #3), daemon = latency + burst (issue #5), idle (issue #5), cluster.
-// BENCH_SECTIONS=push,versions,daemon,idle,cluster selects (default all; `latency` or `burst` alone also work).
+// Sections: startup and push-small (issue #10), push (issue #2), versions (issue #3), daemon = latency + burst (issues #5, #10),
+// idle (issues #5, #10), cluster. BENCH_SECTIONS=startup,push-small,push,versions,daemon,idle,cluster selects (default all;
+// `latency` or `burst` alone also work). `npm run bench -- --json FILE` also writes every figure to FILE.
+// BENCH_BASELINE_CLI=<an older build's dist/cli/main.js> adds its figures next to this build's in the startup,
+// push-small, daemon and idle sections (issue #10's "today" column, measured in the same run).
 // Other knobs: BENCH_RUNS (push/versions, default 7), BENCH_EDITS (default 20), BENCH_IDLE_SECONDS (default 30),
 // BENCH_CLUSTER_EDITS (default 10), BENCH_DAEMON_NODE_ARGS (flags for the daemon's node, e.g. --cpu-prof),
 // KSAIL_FLUXD_CLUSTER_DIR (the real cluster's binaries, else `scripts/real-cluster/build.sh --cached` finds them).
@@ -11,16 +14,29 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { killChildren, track } from './children.mjs';
 import { benchCluster } from './cluster.mjs';
 import { benchDaemon } from './daemon.mjs';
 import { startFakeCluster } from './fake-cluster.mjs';
 import { benchIdle } from './idle.mjs';
+import { writeFigures } from './figures.mjs';
 import { benchPush } from './push.mjs';
+import { benchPushSmall } from './push-small.mjs';
+import { benchStartup } from './startup.mjs';
 import { benchVersions } from './versions.mjs';
 
-const ALL = ['push', 'versions', 'daemon', 'idle', 'cluster'];
+const ALL = ['startup', 'push-small', 'push', 'versions', 'daemon', 'idle', 'cluster'];
+
+/** `--json FILE` (after `npm run bench --`): where to write the figures. */
+const jsonFile = () => {
+  const at = process.argv.indexOf('--json');
+  if (at === -1) return undefined;
+  const file = process.argv[at + 1];
+  if (!file) throw new Error('--json needs a file name: npm run bench -- --json FILE');
+  // npm runs the script in the package root; a relative name is meant from where npm was called.
+  return resolve(process.env.INIT_CWD ?? process.cwd(), file);
+};
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -56,6 +72,8 @@ const startRegistry = async (work) => {
 
 const main = async () => {
   const sections = (process.env.BENCH_SECTIONS ?? ALL.join(',')).split(',').map((s) => s.trim());
+  const json = jsonFile();
+  const startedAt = new Date().toISOString();
   const work = await mkdtemp(join(tmpdir(), 'ksail-fluxd-bench-'));
   const interrupted = (signal) => {
     void killChildren()
@@ -87,15 +105,23 @@ const main = async () => {
       `ksail-fluxd bench — registry 127.0.0.1:${port}, node ${process.version}, sections ${sections}, ` +
         `${availableParallelism()} CPUs, load average ${load()}`,
     );
-    if (sections.includes('push')) await section('push', () => benchPush({ work, port }));
-    if (sections.includes('versions')) await section('versions', () => benchVersions({ work, port }));
     const parts = ['latency', 'burst'].filter(
       (part) => sections.includes('daemon') || sections.includes(part),
     );
-    if (parts.length > 0 || sections.includes('idle')) cluster = await startFakeCluster();
+    if (parts.length > 0 || sections.includes('idle') || sections.includes('startup')) {
+      cluster = await startFakeCluster();
+    }
+    if (sections.includes('startup')) await section('startup', () => benchStartup({ work, port, cluster }));
+    if (sections.includes('push-small')) await section('push-small', () => benchPushSmall({ work, port }));
+    if (sections.includes('push')) await section('push', () => benchPush({ work, port }));
+    if (sections.includes('versions')) await section('versions', () => benchVersions({ work, port }));
     if (parts.length > 0) await section('daemon', () => benchDaemon({ work, port, cluster, parts }));
     if (sections.includes('idle')) await section('idle', () => benchIdle({ work, port, cluster }));
     if (sections.includes('cluster')) await section('cluster', () => benchCluster({ work, port }));
+    if (json) {
+      await writeFigures(json, { sections, startedAt });
+      console.log(`\nfigures written to ${json}`);
+    }
     console.log(
       `\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${load()}`,
     );
