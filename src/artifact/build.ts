@@ -3,7 +3,8 @@ import type { Logger } from '../logger.js';
 import { collectSource, type CollectedSource } from './collect.js';
 import { sha256Digest } from './digest.js';
 import { isSourceIgnoreFile } from './ignore.js';
-import { gzipLayer, packTar } from './tarball.js';
+import { assembleLayer } from './layer.js';
+import type { LayerCache } from './layer-cache.js';
 import { validateManifests } from './validate.js';
 import type { ValidationCache } from './validation-cache.js';
 
@@ -14,6 +15,11 @@ export interface BuildOptions {
   logger?: Logger;
   /** One per source, reused across builds: unchanged files are not parsed again. */
   validationCache?: ValidationCache;
+  /**
+   * One per source, reused across builds: unchanged files are not read again, and unchanged groups of entries keep
+   * their compressed gzip member (issue #10). The layer's bytes are the same with or without it.
+   */
+  layerCache?: LayerCache;
   /** `sources[].name`, for validation messages. */
   sourceName?: string;
   /** `sources[].kustomizationPath`: what Flux builds, so what validation judges; default `./`. */
@@ -25,7 +31,7 @@ export interface BuildOptions {
 }
 
 export interface BuiltLayer {
-  /** The gzipped tarball: the artifact's one layer. */
+  /** The gzipped tarball, as a concatenation of gzip members: the artifact's one layer. */
   layer: Buffer;
   layerDigest: string;
   layerSize: number;
@@ -61,11 +67,11 @@ export const assertNotEmpty = (source: CollectedSource): void => {
  * `source-not-found`, `source-empty`, `manifest-invalid` or `source-unreadable`.
  */
 export const buildLayer = async (options: BuildOptions): Promise<BuiltLayer> => {
-  const source = await collectSource(options);
+  const source = await collectSource({ ...options, fileCache: options.layerCache });
   assertNotEmpty(source);
-  const tar = await packTar(source.entries);
-  // Compression runs on the thread pool while validation runs here; a failed validation discards it.
-  const compressing = gzipLayer(tar);
+  // Compression runs on the thread pool while validation runs here; a failed validation discards the layer (the
+  // members it compressed stay cached for the next save).
+  const compressing = assembleLayer(source.entries, { cache: options.layerCache });
   let validationWarnings: string[];
   try {
     validationWarnings = await validateManifests(
@@ -85,13 +91,13 @@ export const buildLayer = async (options: BuildOptions): Promise<BuiltLayer> => 
   for (const warning of validationWarnings) {
     options.logger?.warn('manifest not applied by Flux', { source: source.sourceDir, warning });
   }
-  const layer = await compressing;
+  const { layer, uncompressedSize } = await compressing;
   return {
     layer,
     layerDigest: sha256Digest(layer),
     layerSize: layer.length,
     fileCount: source.files.length,
-    uncompressedSize: tar.length,
+    uncompressedSize,
     files: source.files.map((file) => file.path),
     warnings: [...source.warnings, ...validationWarnings],
   };

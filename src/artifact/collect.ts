@@ -1,10 +1,11 @@
-import { constants, readFile as readFileCallback } from 'node:fs';
+import { constants, lstatSync, readFile as readFileCallback } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KsailError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { LayeredIgnoreMatcher, SOURCE_IGNORE_FILE, type IgnoreVerdict } from './ignore.js';
+import type { FileCache } from './layer-cache.js';
 import { createLimiter, type Limiter } from '../concurrency.js';
 
 export interface CollectedFile {
@@ -44,6 +45,11 @@ export interface CollectOptions {
   logger?: Logger;
   /** Parallel directory listings and file reads; 64 keeps a 2,000-file tree fast without fd pressure. */
   concurrency?: number;
+  /**
+   * The source's file cache (its LayerCache): each file is `lstat`ed, and one whose signature is unchanged is not
+   * read again. Without it every file is read (a one-shot build has nothing to compare with).
+   */
+  fileCache?: FileCache;
 }
 
 type Node =
@@ -125,9 +131,29 @@ export const collectSource = async (options: CollectOptions): Promise<CollectedS
   const matcher = new LayeredIgnoreMatcher(options.ignore ?? []);
   const limit: Limiter = createLimiter(options.concurrency ?? 64);
 
+  const { fileCache } = options;
+  // Before any lstat: a file changed after this moment is never taken as unchanged (see LayerCache).
+  const statedAt = fileCache?.now() ?? 0;
+
   const readEntry = async (path: string): Promise<Node> => {
     const absolute = join(root, path);
     try {
+      if (fileCache) {
+        // Synchronous on purpose: about 3 µs a file against 20–40 µs of promises and thread-pool hops for the
+        // async form, which made the lstat pass of a 2,000-file source cost more than reading it. It blocks for
+        // one directory's files at a time (the walk awaits each readdir), and opens no file descriptor.
+        const stats = lstatSync(absolute, { throwIfNoEntry: false });
+        if (stats === undefined) {
+          return { type: 'skipped', skipped: { path, isDirectory: false, reason: 'vanished' } };
+        }
+        // Swapped for something else since the listing: the read below reports it as a plain read would.
+        if (stats.isFile()) {
+          const content =
+            fileCache.unchanged(path, stats) ??
+            fileCache.read(path, stats, statedAt, await limit(() => readFile(absolute)));
+          return { type: 'file', path, content };
+        }
+      }
       const content = await limit(() => readFile(absolute));
       return { type: 'file', path, content };
     } catch (error) {

@@ -36,7 +36,10 @@ export {
   type BuiltManifest,
   type ManifestInput,
 } from './manifest.js';
-export { assertSafeEntryName, gzipLayer, packTar } from './tarball.js';
+export { assembleLayer, type AssembleOptions, type LayerBytes } from './layer.js';
+export { LayerCache, createLayerCache, type FileCache, type LayerCacheOptions } from './layer-cache.js';
+export { DEFAULT_GROUPING, groupEntries, type GroupingOptions } from './layer-groups.js';
+export { assertSafeEntryName, packEntries, packTar } from './tarball.js';
 export {
   checkManifests,
   findManifestProblems,

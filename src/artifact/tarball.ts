@@ -1,20 +1,20 @@
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { pack as createPack, type Header } from 'tar-stream';
 import { KsailError } from '../errors.js';
 import type { SourceEntry } from './collect.js';
-
-const gzipAsync = promisify(gzip);
 
 /** Flux's sanitizeHeader: no owner, no time; setDefaultMode: 0755 directories, 0644 files. */
 const EPOCH = new Date(0);
 const DIRECTORY_MODE = 0o755;
 const FILE_MODE = 0o644;
 
+/** The mode a tar entry of this type gets, whatever the mode on disk. */
+export const entryMode = (type: 'directory' | 'file'): number =>
+  type === 'directory' ? DIRECTORY_MODE : FILE_MODE;
+
 const header = (name: string, type: 'directory' | 'file'): Partial<Header> & Pick<Header, 'name'> => ({
   name,
   type,
-  mode: type === 'directory' ? DIRECTORY_MODE : FILE_MODE,
+  mode: entryMode(type),
   uid: 0,
   gid: 0,
   uname: '',
@@ -40,11 +40,20 @@ export const assertSafeEntryName = (name: string): void => {
   }
 };
 
+/** The root directory entry, `.`, which every layer starts with (it has no source path to check). */
+export const ROOT_ENTRY = { type: 'directory', path: '.' } as const;
+export type LayerEntry = SourceEntry | typeof ROOT_ENTRY;
+
+/** The end of an archive: two zero blocks. Readers (Go's archive/tar, GNU tar) stop at the first pair. */
+export const END_OF_ARCHIVE = Buffer.alloc(1024);
+
 /**
- * The uncompressed layer, as `flux push artifact` writes it: a `.` directory entry first, then the entries in
- * walk order; directory names without a trailing slash; USTAR headers (PAX only for names USTAR cannot hold).
+ * The tar bytes of `entries` without the end-of-archive blocks: each entry's header (PAX only for names USTAR
+ * cannot hold), content and padding, as `flux push artifact` writes them (directory names without a trailing
+ * slash). A tar entry depends on nothing but itself, so any split of a layer into runs of entries concatenates
+ * back to the same tar.
  */
-export const packTar = async (entries: readonly SourceEntry[]): Promise<Buffer> => {
+export const packEntries = async (entries: readonly LayerEntry[]): Promise<Buffer> => {
   const pack = createPack();
   const chunks: Buffer[] = [];
   const finished = new Promise<void>((resolve, reject) => {
@@ -56,9 +65,8 @@ export const packTar = async (entries: readonly SourceEntry[]): Promise<Buffer> 
     pack.once('error', reject);
   });
   try {
-    pack.entry(header('.', 'directory'));
     for (const entry of entries) {
-      assertSafeEntryName(entry.path);
+      if (entry !== ROOT_ENTRY) assertSafeEntryName(entry.path);
       if (entry.type === 'directory') pack.entry(header(entry.path, 'directory'));
       else pack.entry(header(entry.path, 'file'), entry.content);
     }
@@ -68,16 +76,11 @@ export const packTar = async (entries: readonly SourceEntry[]): Promise<Buffer> 
     throw error;
   }
   await finished;
-  return Buffer.concat(chunks);
+  const tar = Buffer.concat(chunks);
+  // finalize() appends the end-of-archive blocks; the layer writes them once, at its very end.
+  return tar.subarray(0, tar.length - END_OF_ARCHIVE.length);
 };
 
-/**
- * Default level; node's gzip header has mtime 0, so the same tar always gives the same bytes. One output chunk as
- * large as the input makes it a single thread-pool job that runs to the end even while the main thread is busy
- * (validating); with the default 16 KiB chunks every chunk would wait for the main thread.
- */
-export const gzipLayer = async (tar: Buffer): Promise<Buffer> => {
-  const compressed = await gzipAsync(tar, { chunkSize: Math.max(64 * 1024, tar.length + 1024) });
-  // The result is a slice of that big output chunk; copy it so the layer does not keep the whole chunk alive.
-  return compressed.buffer.byteLength > compressed.length * 2 ? Buffer.from(compressed) : compressed;
-};
+/** The whole uncompressed layer: `.` first, the entries in walk order, then the end-of-archive blocks. */
+export const packTar = async (entries: readonly SourceEntry[]): Promise<Buffer> =>
+  Buffer.concat([await packEntries([ROOT_ENTRY, ...entries]), END_OF_ARCHIVE]);

@@ -158,6 +158,8 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     if (!runtime) return;
     runtimes.delete(name);
     await Promise.allSettled([runtime.watch.close(), runtime.pipeline.close()]);
+    // After the last build of it: its caches (the size of the source and more) go now, not at some later GC.
+    publisher.forget(runtime.source);
   };
 
   const doReload = async (): Promise<void> => {
@@ -272,6 +274,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
           limit,
           all.map((runtime) => runtime.pipeline.close()),
         );
+        for (const runtime of all) publisher.forget(runtime.source);
         await settleWithin(clock, limit, [sync.close(), registry.close()]);
         await Promise.allSettled([server?.close(), deps.dispose?.()]);
         logger.info('daemon stopped');

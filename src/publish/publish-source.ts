@@ -7,6 +7,7 @@ import {
   gitInfo,
   OCI_MANIFEST_MEDIA_TYPE,
   type GitRunner,
+  type LayerCache,
   type ValidationCache,
 } from '../artifact/index.js';
 import type { Clock } from '../clock.js';
@@ -29,6 +30,11 @@ export interface PublishOptions {
    * save of one file in a 2,000-file source fast. The daemon keeps one per source.
    */
   validationCache?: ValidationCache;
+  /**
+   * Incremental-build cache of this source (issue #10): unchanged files are not read again and unchanged groups of
+   * entries keep their compressed member, so a one-file save re-compresses a few KiB. The daemon keeps one per source.
+   */
+  layerCache?: LayerCache;
   /** Wraps the upload so that garbage collection never runs during a push (issue #3). */
   lock?: <T>(fn: () => Promise<T>) => Promise<T>;
   /**
@@ -65,6 +71,7 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
     ignore: source.ignore,
     logger: options.logger,
     validationCache: options.validationCache,
+    layerCache: options.layerCache,
     // Validation judges what the Flux Kustomization of this source applies.
     sourceName: source.name,
     kustomizationPath: source.kustomizationPath,

@@ -1,3 +1,4 @@
+import { createLayerCache, type LayerCache } from '../artifact/layer-cache.js';
 import { createValidationCache, type ValidationCache } from '../artifact/validation-cache.js';
 import type { Clock } from '../clock.js';
 import { createLimiter } from '../concurrency.js';
@@ -26,6 +27,8 @@ export interface Publisher {
     progress?: PublishProgress,
     request?: PublishRequest,
   ): Promise<PublishResult>;
+  /** Frees what is cached for the source (it was removed or replaced); its next publish builds cold. */
+  forget(source: ResolvedSource): void;
 }
 
 export interface PublisherOptions {
@@ -36,10 +39,12 @@ export interface PublisherOptions {
   /** A dry run builds and validates only, and never talks to the registry. */
   dryRun?: boolean;
   /**
-   * For a long-running caller (the daemon): builds running at once, and a parsed-manifest cache per source so
-   * that a save re-parses only the files it changed.
+   * For a long-running caller (the daemon): builds running at once, and per source a parsed-manifest cache and an
+   * incremental-layer cache, so that a save re-reads, re-parses and re-compresses only the files it changed.
    */
   builds?: number;
+  /** Bytes each source's layer cache may hold (file contents and compressed members); default 256 MiB. */
+  layerCacheBytes?: number;
 }
 
 /**
@@ -52,12 +57,19 @@ export const createPublisher = (options: PublisherOptions): Publisher => {
     ? undefined
     : createRegistryClient({ endpoint: registryEndpoint(config.registryPort), clock, logger });
   const lock = pushLock(registryLockDir(options.env, config.registry.name), { clock });
-  // Keyed by the source object, which its pipeline keeps: a source removed or recreated by a reload frees its cache.
-  const caches = new WeakMap<ResolvedSource, ValidationCache>();
-  const cacheFor = (source: ResolvedSource): ValidationCache | undefined => {
+  // Keyed by the source object, which its pipeline keeps: a source removed or recreated by a reload is released
+  // (and, being a weak key, nothing is kept should a caller forget to).
+  const caches = new WeakMap<ResolvedSource, { validation: ValidationCache; layer: LayerCache }>();
+  const cachesFor = (source: ResolvedSource) => {
     if (options.builds === undefined) return undefined;
     let cache = caches.get(source);
-    if (!cache) caches.set(source, (cache = createValidationCache()));
+    if (!cache) {
+      cache = {
+        validation: createValidationCache(),
+        layer: createLayerCache({ clock, maxBytes: options.layerCacheBytes }),
+      };
+      caches.set(source, cache);
+    }
     return cache;
   };
   const builds = createLimiter(options.builds ?? 1);
@@ -70,12 +82,17 @@ export const createPublisher = (options: PublisherOptions): Publisher => {
           clock,
           logger,
           lock,
-          validationCache: cacheFor(source),
+          validationCache: cachesFor(source)?.validation,
+          layerCache: cachesFor(source)?.layer,
           namespaceRequired: fluxEnabled(config),
           ...(request ? { request } : {}),
           ...(progress ? { onPushing: (version: string) => progress.onPushing(version) } : {}),
           ...(progress?.superseded ? { superseded: () => progress.superseded?.() === true } : {}),
         }),
       ),
+    forget: (source) => {
+      caches.get(source)?.layer.clear();
+      caches.delete(source);
+    },
   };
 };

@@ -39,6 +39,8 @@ export class FakePublisher implements Publisher {
   readonly content = new Map<string, string>();
   readonly calls: string[] = [];
   readonly pushed: { source: string; version: string; content: string }[] = [];
+  /** The sources whose caches the daemon released, in order. */
+  readonly forgotten: string[] = [];
   failWith: ((source: string) => Error | undefined) | undefined;
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
@@ -59,6 +61,10 @@ export class FakePublisher implements Publisher {
   seed(source: string, content: string, patch = 0): void {
     this.last.set(source, { content, patch });
     this.content.set(source, content);
+  }
+
+  forget(source: ResolvedSource): void {
+    this.forgotten.push(source.name);
   }
 
   async publish(source: ResolvedSource, progress?: PublishProgress): Promise<PublishResult> {

@@ -132,6 +132,10 @@ describe('config reload and watching', () => {
     // The new source is compared with the registry at once; the recreated one too.
     expect(h.publisher.calls.slice(2).sort()).toEqual(['app', 'extra']);
     expect(() => h.watchers.emit('infra')).toThrow(/no watcher/);
+    // The removed source and the replaced one free their build caches at once; closing frees the rest.
+    expect([...h.publisher.forgotten].sort()).toEqual(['app', 'infra']);
+    await h.daemon.close();
+    expect([...h.publisher.forgotten].sort()).toEqual(['app', 'app', 'extra', 'infra']);
   });
 
   it('applies the mode and log level, and names the settings that need a restart, keeping their running values', async () => {
