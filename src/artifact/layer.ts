@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
 import { mapLimited } from '../concurrency.js';
+import { KsailError } from '../errors.js';
 import type { SourceEntry } from './collect.js';
 import type { LayerCache, Member } from './layer-cache.js';
 import { groupEntries, type GroupingOptions } from './layer-groups.js';
@@ -67,14 +68,23 @@ export const assembleLayer = async (
     items.map((entry) => ({ path: entry.path, size: contentSize(entry) })),
     options.grouping,
   );
-  const members = await mapLimited(groups, options.concurrency ?? 4, async ([start, end]) => {
+  // Cached members first, synchronously; only the missing ones go to the thread pool.
+  const plan = groups.map(([start, end]): { group: LayerEntry[]; key?: string; member?: Member } => {
     const group = items.slice(start, end);
     const key = cache ? group.map((entry) => entryKey(entry, cache)).join('\0\0') : undefined;
-    const cached = key === undefined ? undefined : cache?.member(key);
-    if (cached) return cached;
-    const tar = await packEntries(group);
-    const member: Member = { gzip: await compress(tar), tarSize: tar.length };
-    if (key !== undefined) cache?.storeMember(key, member);
+    return { group, key, member: key === undefined ? undefined : cache?.member(key) };
+  });
+  await mapLimited(
+    plan.filter((part) => part.member === undefined),
+    options.concurrency ?? 4,
+    async (part) => {
+      const tar = await packEntries(part.group);
+      part.member = { gzip: await compress(tar), tarSize: tar.length };
+      if (part.key !== undefined) cache?.storeMember(part.key, part.member);
+    },
+  );
+  const members = plan.map(({ member }) => {
+    if (member === undefined) throw new KsailError('internal', 'a layer group was left uncompressed');
     return member;
   });
   cache?.commit();
