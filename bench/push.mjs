@@ -41,7 +41,7 @@ const curlUpload = (port, repository, digest, data) => {
 };
 
 /** tar | gzip of the same tree, then a curl monolithic upload and a manifest PUT. */
-const baseline = async (dir, port, repository, work) => {
+export const baseline = async (dir, port, repository, work) => {
   const started = performance.now();
   const archive = join(work, 'baseline.tar.gz');
   const tar = spawnSync('sh', [

@@ -2,8 +2,8 @@
 // (Debian's docker-registry) on a random loopback port; the daemon sections add the fake Kubernetes API with
 // emulated Flux controllers (test/support/fake-cluster) in a child process, the cluster section a real
 // kube-apiserver with the real Flux controllers (test/support/real-cluster; skipped when they are not built).
-// Sections: startup and push-small (issue #10), push (issue #2), versions (issue #3), daemon = latency + burst (issues #5, #10),
-// idle (issues #5, #10), cluster. BENCH_SECTIONS=startup,push-small,push,versions,daemon,idle,cluster selects (default all;
+// Sections: startup and push-small (issue #10), push (issue #2), incremental (issue #10), versions (issue #3), daemon = latency + burst (issues #5, #10),
+// idle (issues #5, #10), cluster. BENCH_SECTIONS=startup,push-small,push,incremental,versions,daemon,idle,cluster selects (default all;
 // `latency` or `burst` alone also work). `npm run bench -- --json FILE` also writes every figure to FILE.
 // BENCH_BASELINE_CLI=<an older build's dist/cli/main.js> adds its figures next to this build's in the startup,
 // push-small, daemon and idle sections (issue #10's "today" column, measured in the same run).
@@ -20,13 +20,14 @@ import { benchCluster } from './cluster.mjs';
 import { benchDaemon } from './daemon.mjs';
 import { startFakeCluster } from './fake-cluster.mjs';
 import { benchIdle } from './idle.mjs';
+import { benchIncremental } from './incremental.mjs';
 import { writeFigures } from './figures.mjs';
 import { benchPush } from './push.mjs';
 import { benchPushSmall } from './push-small.mjs';
 import { benchStartup } from './startup.mjs';
 import { benchVersions } from './versions.mjs';
 
-const ALL = ['startup', 'push-small', 'push', 'versions', 'daemon', 'idle', 'cluster'];
+const ALL = ['startup', 'push-small', 'push', 'incremental', 'versions', 'daemon', 'idle', 'cluster'];
 
 /** `--json FILE` (after `npm run bench --`): where to write the figures. */
 const jsonFile = () => {
@@ -114,6 +115,9 @@ const main = async () => {
     if (sections.includes('startup')) await section('startup', () => benchStartup({ work, port, cluster }));
     if (sections.includes('push-small')) await section('push-small', () => benchPushSmall({ work, port }));
     if (sections.includes('push')) await section('push', () => benchPush({ work, port }));
+    if (sections.includes('incremental')) {
+      await section('incremental', () => benchIncremental({ work, port }));
+    }
     if (sections.includes('versions')) await section('versions', () => benchVersions({ work, port }));
     if (parts.length > 0) await section('daemon', () => benchDaemon({ work, port, cluster, parts }));
     if (sections.includes('idle')) await section('idle', () => benchIdle({ work, port, cluster }));
