@@ -40,8 +40,11 @@ const curlUpload = (port, repository, digest, data) => {
   curl(['-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '--data-binary', data, url.toString()]);
 };
 
-/** tar | gzip of the same tree, then a curl monolithic upload and a manifest PUT. */
-export const baseline = async (dir, port, repository, work) => {
+/**
+ * tar | gzip of the same tree, then a curl monolithic upload and a manifest PUT. With `split`, also records the
+ * milliseconds of tar | gzip (`pack`) and of the uploads (`upload`).
+ */
+export const baseline = async (dir, port, repository, work, split) => {
   const started = performance.now();
   const archive = join(work, 'baseline.tar.gz');
   const tar = spawnSync('sh', [
@@ -52,6 +55,7 @@ export const baseline = async (dir, port, repository, work) => {
     archive,
   ]);
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
+  const packed = performance.now();
   const bytes = await readFile(archive);
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   curlUpload(port, repository, digest, `@${archive}`);
@@ -75,7 +79,9 @@ export const baseline = async (dir, port, repository, work) => {
     `@${manifestFile}`,
     `http://127.0.0.1:${port}/v2/${repository}/manifests/baseline-${Date.now()}`,
   ]);
-  return performance.now() - started;
+  const finished = performance.now();
+  if (split) Object.assign(split, { pack: packed - started, upload: finished - packed });
+  return finished - started;
 };
 
 export const benchPush = async ({ work, port }) => {
