@@ -40,7 +40,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.js', '*.mjs', 'bench/**/*.mjs', 'eslint.config.js'],
+    files: ['*.js', '*.mjs', 'bench/**/*.mjs', 'scripts/**/*.mjs', 'eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
