@@ -1,5 +1,6 @@
 import type { CommandRegistrar } from './context.js';
 import { registerApplyCommand } from './apply.js';
+import { registerConfigCommand } from './config.js';
 import { registerEventsCommand } from './events.js';
 import { registerPauseResumeCommands } from './pause-resume.js';
 import { registerPruneCommand } from './prune.js';
@@ -22,4 +23,5 @@ export const commands: readonly CommandRegistrar[] = [
   registerStatusCommand,
   registerEventsCommand,
   registerPauseResumeCommands,
+  registerConfigCommand,
 ];

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { systemClock, type Clock } from '../clock.js';
+import type { LoadOptions } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { describeError, exitCodeFor, KsailError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -31,6 +32,18 @@ export const subcommandOf = (argv: readonly string[]): string | undefined => {
   return argv.find((arg, index) => !arg.startsWith('-') && !takesValue.has(argv[index - 1] ?? ''));
 };
 
+/** What the loader gets from the global flags; `ksail-fluxd config` builds the same. */
+export const loadOptionsOf = (
+  global: GlobalOptions,
+  run: Pick<RunOptions, 'cwd' | 'env'>,
+  overrides: Record<string, unknown> = {},
+): LoadOptions => ({
+  file: global.config,
+  cwd: run.cwd,
+  env: run.env,
+  overrides: { 'log.level': global.logLevel, 'log.format': global.logFormat, ...overrides },
+});
+
 export interface RunOptions {
   argv: readonly string[];
   io: CliIo;
@@ -52,13 +65,8 @@ export const runCli = async (options: RunOptions): Promise<number> => {
   const load = async (command: Command, overrides: Record<string, unknown> = {}): Promise<ResolvedConfig> => {
     const global = flags(command);
     // Loaded on first use: the YAML parser and the schema are not needed for --help.
-    const { loadConfig } = await import('../config/load.js');
-    return loadConfig({
-      file: global.config,
-      cwd: options.cwd,
-      env: options.env,
-      overrides: { 'log.level': global.logLevel, 'log.format': global.logFormat, ...overrides },
-    });
+    const { loadEffectiveConfig } = await import('../config/effective.js');
+    return loadEffectiveConfig(loadOptionsOf(global, options, overrides));
   };
   const context: CommandContext = {
     io,

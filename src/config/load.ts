@@ -32,6 +32,11 @@ export interface LoadOptions {
   env: NodeJS.ProcessEnv;
   /** Flag values by dotted key path (`log.level`, `flux.mode`); applied last. Undefined values are skipped. */
   overrides?: Record<string, unknown>;
+  /**
+   * Values under the file's, used only when no config file is found: a ksail.yaml's (src/config/effective.ts).
+   * `origins` names where each dotted path came from, for error messages.
+   */
+  base?: { values: Record<string, unknown>; origins: ReadonlyMap<string, string> } | undefined;
 }
 
 /** Loads `ksail-fluxd.yaml`: file, then environment, then flags; validated, with errors that point at lines. */
@@ -53,8 +58,8 @@ export const loadConfig = async (options: LoadOptions): Promise<ResolvedConfig> 
   const lineCounter = new LineCounter();
   const doc = text === undefined ? undefined : parseDocument(text, { lineCounter, prettyErrors: false });
   const found = text === undefined ? undefined : file;
-  const raw = doc ? fileValue(doc, lineCounter, file) : {};
-  const origins = new Map<string, string>();
+  const raw = doc ? fileValue(doc, lineCounter, file) : structuredClone(options.base?.values ?? {});
+  const origins = new Map<string, string>(doc ? [] : options.base?.origins);
   for (const [variable, path] of Object.entries(ENV_KEYS)) {
     const value = options.env[variable];
     if (value !== undefined && value !== '') {
