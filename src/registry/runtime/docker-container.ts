@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { describeError, KsailError } from '../../errors.js';
-import { CONTAINER_DATA_PATH, CONTAINER_PORT, type RegistrySettings } from './settings.js';
+import { CONTAINER_DATA_PATH, CONTAINER_PORT, createdByUs, type RegistrySettings } from './settings.js';
 
 /** Docker's answers we rely on, validated rather than trusted (HostConfig.PortBindings is untyped). */
 export const PortBindings = z
@@ -74,7 +74,13 @@ export const containerDifferences = async (
   settings: RegistrySettings,
 ): Promise<string[]> => {
   const differences: string[] = [];
-  if (info.Config.Image !== settings.image && !(await sameImage(docker, info.Image, settings.image))) {
+  // An adopted registry (KSail's) keeps its own image and storage: ksail-fluxd only needs its loopback port.
+  const adopted = !createdByUs(info.Config.Labels);
+  if (
+    !adopted &&
+    info.Config.Image !== settings.image &&
+    !(await sameImage(docker, info.Image, settings.image))
+  ) {
     differences.push(`image ${info.Config.Image} ≠ ${settings.image}`);
   }
   const ports = bindingsOf(info).filter(([containerPort]) => containerPort === CONTAINER_PORT);
@@ -88,7 +94,7 @@ export const containerDifferences = async (
   }
   const storage = storageOf(info);
   const wanted = settings.dataPath ? `data path ${settings.dataPath}` : `volume ${settings.volumeName}`;
-  if (storage !== wanted) differences.push(`${storage} ≠ ${wanted}`);
+  if (!adopted && storage !== wanted) differences.push(`${storage} ≠ ${wanted}`);
   return differences;
 };
 

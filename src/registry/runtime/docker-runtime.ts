@@ -26,7 +26,14 @@ import {
 } from './probe.js';
 import { liveRegistryPid, processPaths } from './process-files.js';
 import { DiskUsage, dockerState, networksOf } from './docker-state.js';
-import { labelsFor, registryEntity, registryStorage, type RegistrySettings } from './settings.js';
+import {
+  createdByUs,
+  KSAIL_REGISTRY_LABEL,
+  labelsFor,
+  registryEntity,
+  registryStorage,
+  type RegistrySettings,
+} from './settings.js';
 import type { DownOptions, DownResult, RegistryRuntime, RegistryState, UpOptions } from './types.js';
 
 export interface DockerRuntimeDeps {
@@ -37,6 +44,10 @@ export interface DockerRuntimeDeps {
   labels?: Record<string, string>;
   healthTimeoutMs?: number;
 }
+
+/** Who made an adopted container, for messages. */
+const ownerOf = (info: Dockerode.ContainerInspectInfo): string =>
+  info.Config.Labels?.[KSAIL_REGISTRY_LABEL] !== undefined ? "KSail's registry" : 'no ksail-fluxd label';
 
 /** Both registry:3 flavours (official and Debian-built) ship the binary here. */
 const REGISTRY_BINARY = '/bin/registry';
@@ -167,6 +178,13 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
 
   const up = async (options: UpOptions = {}): Promise<OCIRegistry> => {
     let info = await inspectContainer();
+    if (info && options.recreate && !createdByUs(info.Config.Labels)) {
+      throw new KsailError(
+        'registry-mismatch',
+        `container ${settings.name} was not created by ksail-fluxd (${ownerOf(info)}), so ksail-fluxd does not recreate it; change it with the tool that made it, or set registry.name to a registry of ksail-fluxd's own`,
+        { details: { container: settings.name, adopted: true } },
+      );
+    }
     if (info && options.recreate) {
       // Make sure the replacement can start before removing what exists.
       await ensureImage(docker, settings.image, options.onProgress);
@@ -191,7 +209,10 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
         await start(id, false);
         logger.info('registry container started', { container: settings.name });
       } else {
-        logger.debug('registry container adopted', { container: settings.name });
+        logger.debug('registry container adopted', {
+          container: settings.name,
+          createdByUs: createdByUs(info.Config.Labels),
+        });
       }
     } else {
       await ensureImage(docker, settings.image, options.onProgress);
@@ -211,8 +232,33 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
     return registryEntity(settings, storage, 'Running', settings.network);
   };
 
+  /** Whether the volume is one ksail-fluxd created; KSail's `local-registry` volume is never deleted. */
+  const volumeIsOurs = async (): Promise<boolean> => {
+    try {
+      return createdByUs((await docker.getVolume(settings.volumeName).inspect()).Labels);
+    } catch (error) {
+      if (isNotFound(error)) return true;
+      throw dockerError(error);
+    }
+  };
+
   const down = async (options: DownOptions = {}): Promise<DownResult> => {
     const info = await inspectContainer();
+    if (info && !createdByUs(info.Config.Labels)) {
+      // Adopted (KSail's registry): it is its owner's to stop, and its volume with it.
+      return {
+        removed: false,
+        volumeDeleted: false,
+        message: `container ${settings.name} was not created by ksail-fluxd (${ownerOf(info)}); it keeps running, with its volume and artifacts (stop it with the tool that made it, e.g. \`ksail cluster delete\`)`,
+      };
+    }
+    if (options.deleteVolume && !settings.dataPath && !(await volumeIsOurs())) {
+      throw new KsailError(
+        'registry-mismatch',
+        `volume ${settings.volumeName} was not created by ksail-fluxd, so ksail-fluxd does not delete it (nor the artifacts in it); delete it yourself with \`docker volume rm ${settings.volumeName}\` if you mean to`,
+        { details: { volume: settings.volumeName } },
+      );
+    }
     if (info) {
       await docker
         .getContainer(info.Id)

@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import type { OCIRegistry, RegistryStorage } from '../../model/oci-registry.js';
 import { probeUrl } from './probe.js';
-import { registryEntity, type RegistrySettings } from './settings.js';
+import { createdByUs, registryEntity, type RegistrySettings } from './settings.js';
 import type { RegistryState } from './types.js';
 
 export const networksOf = (info: Dockerode.ContainerInspectInfo): string[] =>
@@ -67,6 +67,7 @@ export const dockerState = (input: {
       state: info.State.Status,
       networks: networksOf(info),
       labels: Object.entries(info.Config.Labels ?? {}).map(([k, v]) => `${k}=${v}`),
+      adopted: !createdByUs(info.Config.Labels),
     },
     differences,
     ready: registry.status === 'Running' && (!settings.network || network !== undefined),

@@ -11,6 +11,16 @@ import { stateDir } from '../../paths.js';
 
 export const MANAGED_LABEL = 'io.ksail-fluxd.managed';
 export const REGISTRY_LABEL = 'io.ksail-fluxd.registry';
+/** KSail's label on the registry container it creates (../shared/reference/ksail.md). */
+export const KSAIL_REGISTRY_LABEL = 'io.ksail.registry';
+
+/**
+ * Whether ksail-fluxd created a container or volume: only then may it remove it. Anything else found under the
+ * configured name (KSail's `<cluster>-local-registry`, a registry the user started) is adopted: used as it is,
+ * never recreated, stopped, removed, nor its volume deleted.
+ */
+export const createdByUs = (labels: Record<string, string> | null | undefined): boolean =>
+  labels?.[MANAGED_LABEL] === 'true';
 /** Where the registry stores data inside the container. */
 export const CONTAINER_DATA_PATH = '/var/lib/registry';
 export const CONTAINER_PORT = '5000/tcp';

@@ -15,6 +15,8 @@ export interface RegistryStatusReport {
   container?: string;
   containerId?: string;
   containerState?: string;
+  /** The container was not created by ksail-fluxd (KSail's): used as it is, never removed. */
+  adopted?: boolean;
   networks?: string[];
   pid?: number;
   logFile?: string;
@@ -60,6 +62,7 @@ export const registryStatus = async (
             container: state.container.name,
             containerId: state.container.id.slice(0, 12),
             containerState: state.container.state,
+            adopted: state.container.adopted,
             networks: state.container.networks,
           }
         : {}),
@@ -87,7 +90,7 @@ export const formatRegistryStatus = (report: RegistryStatusReport): string[] => 
     [
       'container',
       report.container &&
-        `${report.container} (${report.containerId ?? '?'}, ${report.containerState ?? '?'})`,
+        `${report.container} (${report.containerId ?? '?'}, ${report.containerState ?? '?'}${report.adopted ? ', adopted: not created by ksail-fluxd' : ''})`,
     ],
     ['networks', report.networks?.join(', ')],
     ['pid', report.pid?.toString()],

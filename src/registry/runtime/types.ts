@@ -18,6 +18,8 @@ export interface RegistryState {
     state: string;
     networks: string[];
     labels: string[];
+    /** Not created by ksail-fluxd (KSail's registry, or one the user runs): used, never removed or recreated. */
+    adopted: boolean;
   };
   /** Process: the pid from the pid file, when it is alive. */
   pid?: number;
