@@ -9,6 +9,7 @@ import { registerStartCommand } from './start.js';
 import { registerStatusCommand } from './status.js';
 import { registerPushCommand } from './push.js';
 import { registerRegistryCommand } from './registry.js';
+import { registerRollbackCommand } from './rollback.js';
 import { registerVersionsCommand } from './versions.js';
 
 /** Every command of `ksail-fluxd`, one file each. */
@@ -20,6 +21,7 @@ export const commands: readonly CommandRegistrar[] = [
   registerPruneCommand,
   registerApplyCommand,
   registerReconcileCommand,
+  registerRollbackCommand,
   registerStatusCommand,
   registerEventsCommand,
   registerPauseResumeCommands,

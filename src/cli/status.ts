@@ -65,12 +65,19 @@ export const table = (rows: string[][]): string[] => {
   );
 };
 
+const stateOf = (source: SourceStatus): string => {
+  if (source.state === 'idle' && source.rolledBack) {
+    return `idle (rolled back to ${source.rolledBack.version} until the next save)`;
+  }
+  return source.state === 'idle' && source.tagPatched === false ? 'idle (tag not patched)' : source.state;
+};
+
 const sourceRow = (source: SourceStatus): string[] => [
   source.name,
   dash(source.lastVersion),
   shortDigest(source.digest),
   time(source.pushedAt),
-  source.state === 'idle' && source.tagPatched === false ? 'idle (tag not patched)' : source.state,
+  stateOf(source),
   source.pendingRequests.length ? source.pendingRequests.join(',') : '-',
   dash(source.lastError),
 ];

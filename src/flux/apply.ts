@@ -8,7 +8,7 @@ import {
   type FluxSettings,
   type GeneratedSource,
 } from './generate.js';
-import { describeRef, type FluxKind } from './kinds.js';
+import { describeRef, ROLLED_BACK_ANNOTATION, type FluxKind } from './kinds.js';
 import type { AppliedObject, KubeAdapter } from './kube-adapter.js';
 import { isFieldConflict } from './kube-errors.js';
 import { specTag, type KubeObject } from './kube-object.js';
@@ -28,6 +28,8 @@ export interface ApplyResult {
   reason?: string;
   /** OCIRepository: the tag it points at afterwards. */
   tag?: string;
+  /** OCIRepository: kept at a rolled-back tag (`rollback: 'keep'`); the newest version when it was rolled back. */
+  rolledBackFrom?: string;
 }
 
 export interface ApplyResourcesOptions {
@@ -40,6 +42,11 @@ export interface ApplyResourcesOptions {
   versions: Readonly<Record<string, string | undefined>>;
   /** Move existing OCIRepositories to `versions` too (with a tag patch). */
   moveTags?: boolean;
+  /**
+   * With `moveTags`, for an OCIRepository that `ksail-fluxd rollback` marked: `keep` leaves its tag (the content
+   * is unchanged since the rollback), `clear` moves it and removes the mark (a real push). Default: move, keep the mark.
+   */
+  rollback?: 'keep' | 'clear' | undefined;
   /** Take over fields another manager owns (server-side apply `force`). Off by default: report the conflict. */
   force?: boolean;
   clock: Clock;
@@ -85,7 +92,10 @@ export const applyResources = async (
     const existing = find(repositories, source.name);
     const clusterTag = specTag(existing);
     const version = options.versions[source.name];
-    const wanted = existing === undefined || options.moveTags ? version : undefined;
+    const rolledBackFrom = existing?.metadata.annotations?.[ROLLED_BACK_ANNOTATION];
+    const kept = rolledBackFrom !== undefined && options.rollback === 'keep';
+    const clear = rolledBackFrom !== undefined && options.rollback === 'clear';
+    const wanted = existing === undefined || (options.moveTags && !kept) ? version : undefined;
     const tag = clusterTag ?? version;
     if (tag === undefined) {
       results.push({
@@ -98,19 +108,26 @@ export const applyResources = async (
       const repository = generateOCIRepository(source, tag, options.settings);
       let action = actionOf(existing, await applyOne(adapter, repository, options));
       let finalTag = tag;
-      if (wanted !== undefined && wanted !== tag) {
+      if ((wanted !== undefined && wanted !== tag) || clear) {
+        finalTag = wanted ?? tag;
         await patchTag(adapter, {
           namespace,
           name: source.name,
-          tag: wanted,
+          tag: finalTag,
           clock: options.clock,
           logger: options.logger,
           signal: options.signal,
+          ...(clear ? { annotations: { [ROLLED_BACK_ANNOTATION]: null } } : {}),
         });
         action = 'configured';
-        finalTag = wanted;
       }
-      results.push({ ...base, kind: 'OCIRepository', action, tag: finalTag });
+      results.push({
+        ...base,
+        kind: 'OCIRepository',
+        action,
+        tag: finalTag,
+        ...(kept ? { rolledBackFrom } : {}),
+      });
       if (!existing) present.push({ name: source.name, namespace });
     }
 

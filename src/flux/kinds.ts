@@ -36,3 +36,9 @@ export const REQUESTED_AT_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
 
 export const describeRef = (ref: { kind: FluxKind; namespace: string; name: string }): string =>
   `${ref.kind} ${ref.namespace}/${ref.name}`;
+/**
+ * Set on an OCIRepository by `ksail-fluxd rollback`: the newest version in the registry when the tag was moved
+ * back. While it is there and the content is unchanged, the daemon keeps the cluster's tag (on start, resync and
+ * reload); the next real push moves the tag and removes it.
+ */
+export const ROLLED_BACK_ANNOTATION = 'io.ksail-fluxd/rolled-back-from';

@@ -20,6 +20,8 @@ export interface PatchTagOptions {
   recreate?: (tag: string) => Promise<void>;
   retry?: RetryPolicy;
   signal?: AbortSignal | undefined;
+  /** Annotations to set (or, with null, remove) in the same patch: the rollback mark (ROLLED_BACK_ANNOTATION). */
+  annotations?: Record<string, string | null> | undefined;
 }
 
 export interface PatchTagResult {
@@ -46,7 +48,11 @@ export const patchTag = async (
   };
   try {
     const { attempts } = await withClusterRetry(
-      () => adapter.mergePatch('OCIRepository', namespace, name, { spec: { ref: { tag } } }),
+      () =>
+        adapter.mergePatch('OCIRepository', namespace, name, {
+          ...(options.annotations ? { metadata: { annotations: options.annotations } } : {}),
+          spec: { ref: { tag } },
+        }),
       { ...retry, what: `tag patch of ${what}` },
     );
     options.logger.info('patched OCIRepository tag', { namespace, name, tag, attempts });

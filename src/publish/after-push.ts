@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { ResolvedConfig, ResolvedSource } from '../config/schema.js';
 import { describeError, isKsailError, type ErrorCode } from '../errors.js';
-import { applyResources } from '../flux/apply.js';
+import { applyResources, type ApplyResult } from '../flux/apply.js';
+import { ROLLED_BACK_ANNOTATION } from '../flux/kinds.js';
 import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
 import { fluxSettingsOf, type FluxSettings } from '../flux/generate.js';
 import { holdKustomization } from '../flux/hold.js';
@@ -23,6 +24,11 @@ export interface TagStepOptions {
   hold?: boolean | undefined;
   /** Ends the writes and their retries (the daemon is stopping). */
   signal?: AbortSignal | undefined;
+  /**
+   * applySource: `keep` a rolled-back tag (the content did not change since `ksail-fluxd rollback`), or `clear`
+   * the rollback (a real push). See ROLLED_BACK_ANNOTATION.
+   */
+  rollback?: 'keep' | 'clear' | undefined;
 }
 
 const holdFirst = async (adapter: KubeAdapter, options: TagStepOptions): Promise<void> => {
@@ -41,7 +47,7 @@ const holdFirst = async (adapter: KubeAdapter, options: TagStepOptions): Promise
  * OCIRepository's tag too: the registry's version is the one to run (after a restart the cluster may still point
  * at an older tag).
  */
-export const applySource = async (adapter: KubeAdapter, options: TagStepOptions): Promise<void> => {
+export const applySource = async (adapter: KubeAdapter, options: TagStepOptions): Promise<ApplyResult[]> => {
   await holdFirst(adapter, options);
   const { source } = options;
   const results = await applyResources(adapter, {
@@ -49,6 +55,7 @@ export const applySource = async (adapter: KubeAdapter, options: TagStepOptions)
     settings: options.settings,
     versions: { [source.name]: options.version },
     moveTags: true,
+    rollback: options.rollback,
     clock: options.clock,
     logger: options.logger,
     signal: options.signal,
@@ -60,6 +67,7 @@ export const applySource = async (adapter: KubeAdapter, options: TagStepOptions)
       reason: result.reason,
     });
   }
+  return results;
 };
 
 /**
@@ -79,9 +87,11 @@ export const moveTag = async (
     clock: options.clock,
     logger: options.logger,
     signal: options.signal,
+    // A real push: the rollback, if any, ends here.
+    annotations: { [ROLLED_BACK_ANNOTATION]: null },
     recreate: async (tag) => {
       await options.preflight();
-      await applySource(adapter, { ...options, version: tag, hold: false });
+      await applySource(adapter, { ...options, version: tag, hold: false, rollback: 'clear' });
     },
   });
 };

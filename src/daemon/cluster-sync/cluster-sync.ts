@@ -7,7 +7,8 @@ import type { RetryPolicy } from '../../retry.js';
 import type { DaemonStatus, RequestView } from '../control/control-types.js';
 import type { EventBus } from '../event-bus.js';
 import { ClusterHealth } from './cluster-health.js';
-import type { FluxDriver } from './flux-driver-types.js';
+import type { FluxDriver, RolledBack } from './flux-driver-types.js';
+import type { RollbackResult } from '../../publish/rollback.js';
 import { RequestTable, type Expected } from './requests.js';
 import { SourceSync, type SyncContext } from './source-sync.js';
 
@@ -110,6 +111,15 @@ export class ClusterSync {
   remove(name: string): void {
     this.syncs.get(name)?.remove();
     this.syncs.delete(name);
+  }
+
+  /** `ksail-fluxd rollback` through the daemon (src/publish/rollback.ts, one implementation). */
+  rollback(source: ResolvedSource, version: string | undefined): Promise<RollbackResult> {
+    return this.syncFor(source).rollback(version, this.stop.signal);
+  }
+
+  rolledBack(name: string): RolledBack | undefined {
+    return this.syncs.get(name)?.rolledBack();
   }
 
   tagPatched(name: string): boolean | undefined {

@@ -1,6 +1,7 @@
 import type { ResolvedSource } from '../../config/schema.js';
 import type { ErrorCode } from '../../errors.js';
 import type { ReconciliationRequest } from '../../model/reconciliation-request.js';
+import type { RollbackResult } from '../../publish/rollback.js';
 
 /** Per source, what a reconcile achieved. */
 export interface ReconcileResult {
@@ -15,11 +16,21 @@ export interface ReconcileResult {
   durations?: Record<string, number>;
 }
 
+/** A source the cluster keeps at a rolled-back tag (see ROLLED_BACK_ANNOTATION). */
+export interface RolledBack {
+  /** The tag the cluster runs. */
+  version: string;
+  /** The newest version when it was rolled back. */
+  latest: string;
+}
+
 export interface TagMoveOptions {
   /** Manual mode: suspend the Kustomization first, so Flux applies the new tag only at the next reconcile. */
   hold?: boolean;
   /** Ends the write's conflict and transient-error retries (the daemon is stopping). */
   signal?: AbortSignal;
+  /** ensureResources: the content is unchanged, so a rolled-back tag stays where `rollback` put it. */
+  keepRollback?: boolean;
 }
 
 /**
@@ -29,11 +40,21 @@ export interface TagMoveOptions {
  */
 export interface FluxDriver {
   /** Server-side applies the source's OCIRepository (at `version`) and Kustomization. */
-  ensureResources(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void>;
+  ensureResources(
+    source: ResolvedSource,
+    version: string,
+    options?: TagMoveOptions,
+  ): Promise<{ rolledBack?: RolledBack } | void>;
   /** Sets the OCIRepository's `spec.ref.tag`; recreates the objects when they were deleted. */
   patchTag(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void>;
   /** Requests a reconcile of the targets and waits until Flux applied the expected revision. */
   reconcile(request: ReconciliationRequest, signal?: AbortSignal): Promise<ReconcileResult[]>;
+  /** `ksail-fluxd rollback` through the daemon: the same use case as the CLI's direct path (src/publish/rollback.ts). */
+  rollback?(
+    source: ResolvedSource,
+    version: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<RollbackResult>;
   /** Stops open watches. */
   close?(): void;
 }

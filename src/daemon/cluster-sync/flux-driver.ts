@@ -5,6 +5,10 @@ import { createKubeAdapter } from '../../flux/create-kube-adapter.js';
 import { fluxSettingsOf, type FluxSettings } from '../../flux/generate.js';
 import type { KubeAdapter } from '../../flux/kube-adapter.js';
 import { applySource, moveTag } from '../../publish/after-push.js';
+import { rollbackSource } from '../../publish/rollback.js';
+import { registryEndpoint } from '../../model/oci-registry.js';
+import { createRegistryClient, type RegistryClient } from '../../registry/client/client.js';
+import { listVersions } from '../../registry/versions.js';
 import { ensureFluxInstalled } from '../../flux/preflight.js';
 import { reconcileRequest } from '../../flux/reconcile.js';
 import { createRequestedAtTokens } from '../../flux/requested-at.js';
@@ -54,6 +58,13 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
     return client;
   };
 
+  let registry: RegistryClient | undefined;
+  const versionsOf = (repository: string) => () =>
+    listVersions(
+      (registry ??= createRegistryClient({ endpoint: registryEndpoint(config.registryPort), clock, logger })),
+      repository,
+    );
+
   const step = (source: ResolvedSource, version: string, options?: TagMoveOptions) => ({
     source,
     version,
@@ -66,8 +77,29 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
 
   return {
     ensureResources: async (source, version, options) => {
-      await applySource(await ready(), step(source, version, options));
+      const results = await applySource(await ready(), {
+        ...step(source, version, options),
+        rollback: options?.keepRollback ? 'keep' : 'clear',
+      });
+      const kept = results.find((result) => result.rolledBackFrom !== undefined);
+      return kept?.tag && kept.rolledBackFrom
+        ? { rolledBack: { version: kept.tag, latest: kept.rolledBackFrom } }
+        : {};
     },
+
+    rollback: async (source, version, signal) =>
+      rollbackSource({
+        source,
+        version,
+        namespace,
+        adapter: await ready(),
+        versions: versionsOf(source.repository),
+        clock,
+        logger,
+        tokens,
+        timeoutMs: config.flux.reconcileTimeoutMs,
+        signal,
+      }),
 
     patchTag: async (source, version, options) => {
       await moveTag(await ready(), {

@@ -7,7 +7,8 @@ import { mergeRequests, type ReconcileMode } from '../../model/reconciliation-re
 import { backoffDelay, type RetryPolicy } from '../../retry.js';
 import type { EventBus } from '../event-bus.js';
 import type { ClusterHealth } from './cluster-health.js';
-import type { FluxDriver } from './flux-driver-types.js';
+import type { FluxDriver, RolledBack } from './flux-driver-types.js';
+import type { RollbackResult } from '../../publish/rollback.js';
 import type { Expected, RequestEntry, RequestTable } from './requests.js';
 
 /** What every source's sync shares: the Flux port, the request table, the reconcile slots and the mode. */
@@ -30,6 +31,8 @@ interface TagWrite {
   version: string;
   /** Apply the OCIRepository and Kustomization (first version of the source), not just move the tag. */
   ensure: boolean;
+  /** No real push since the last write: a tag `rollback` moved back stays (see ROLLED_BACK_ANNOTATION). */
+  keepRollback: boolean;
 }
 
 /**
@@ -45,6 +48,8 @@ export class SourceSync {
   private readonly context: SyncContext;
   private write: TagWrite | undefined;
   private applied: string | undefined;
+  /** Set while the cluster runs a rolled-back tag, until the next real push. */
+  private rolledBackTo: RolledBack | undefined;
   private writeAttempt = 0;
   private loop: Promise<void> | undefined;
   /** Ends a wait for a reconcile slot: a tag write came in and goes first. */
@@ -63,7 +68,11 @@ export class SourceSync {
   /** After a publish: the version to point the cluster at and, after a real push, the request to run. */
   published(version: string, options: { ensure: boolean; pushed?: Expected | undefined }): void {
     if (this.closed) return;
-    this.write = { version, ensure: options.ensure || (this.write?.ensure ?? false) };
+    this.write = {
+      version,
+      ensure: options.ensure || (this.write?.ensure ?? false),
+      keepRollback: options.pushed === undefined && (this.write?.keepRollback ?? true),
+    };
     if (options.pushed) this.submit(options.pushed);
     this.wake();
   }
@@ -95,6 +104,29 @@ export class SourceSync {
   tagPatched(): boolean | undefined {
     if (this.write) return false;
     return this.applied === undefined ? undefined : true;
+  }
+
+  /** The rolled-back tag the cluster runs, if any. */
+  rolledBack(): RolledBack | undefined {
+    return this.rolledBackTo;
+  }
+
+  /**
+   * `ksail-fluxd rollback` through the daemon: moves the tag back, reconciles, waits for Flux. The tag stays there
+   * until the next real push (which replaces any pending write with its own and clears the rollback).
+   */
+  async rollback(version: string | undefined, signal?: AbortSignal): Promise<RollbackResult> {
+    const { flux, bus, health } = this.context;
+    if (!flux.rollback) {
+      throw new KsailError('unsupported', 'this daemon cannot roll back; restart it with this version');
+    }
+    const result = await flux.rollback(this.source, version, signal);
+    health.markReachable();
+    this.applied = result.to;
+    this.rolledBackTo =
+      result.to === result.latest ? undefined : { version: result.to, latest: result.latest };
+    bus.emit('patch', this.name, { tag: result.to, rollback: true, outcome: result.outcome });
+    return result;
   }
 
   /** The source was recreated by a reload: its new pipeline writes the tag again from its first result. */
@@ -185,21 +217,33 @@ export class SourceSync {
 
   private async writeTag(write: TagWrite): Promise<void> {
     const { flux, health, bus } = this.context;
+    let rolledBack: RolledBack | undefined;
     try {
       // close() aborts: the write's own retries stop instead of holding up shutdown.
-      const options = { signal: this.context.stopping, hold: this.context.mode() === 'Manual' };
-      if (write.ensure) await flux.ensureResources(this.source, write.version, options);
-      else await flux.patchTag(this.source, write.version, options);
+      const options = {
+        signal: this.context.stopping,
+        hold: this.context.mode() === 'Manual',
+        keepRollback: write.keepRollback,
+      };
+      if (write.ensure) {
+        const result = await flux.ensureResources(this.source, write.version, options);
+        rolledBack = result?.rolledBack;
+      } else await flux.patchTag(this.source, write.version, options);
     } catch (error) {
       await this.writeFailed(write, error);
       return;
     }
     // A newer version may have arrived during the call; it stays pending.
     if (this.write === write) this.write = undefined;
-    this.applied = write.version;
+    this.rolledBackTo = rolledBack;
+    this.applied = rolledBack?.version ?? write.version;
     this.writeAttempt = 0;
     health.markReachable();
-    bus.emit('patch', this.name, { tag: write.version, applied: write.ensure });
+    bus.emit('patch', this.name, {
+      tag: this.applied,
+      applied: write.ensure,
+      ...(rolledBack ? { rolledBackFrom: rolledBack.latest } : {}),
+    });
   }
 
   private async writeFailed(write: TagWrite, error: unknown): Promise<void> {

@@ -10,8 +10,10 @@ import {
   ReconcileBody,
   ReconcileResponse,
   RequestView,
+  RollbackBody,
 } from './control-types.js';
 import { PausedResponse, PushResponse } from './socket-protocol.js';
+import { RollbackResult } from '../../publish/rollback.js';
 
 /** The CLI's side of the control API: node:http over the Unix socket, every response validated with zod. */
 
@@ -36,6 +38,8 @@ export interface ControlClient {
   pause(): Promise<PausedResponse>;
   resume(): Promise<PausedResponse>;
   push(body?: z.input<typeof PushBody>): Promise<PushResponse>;
+  /** Waits for Flux's verdict: no client timeout (the daemon bounds it with flux.reconcileTimeout). */
+  rollback(source: string, body?: z.input<typeof RollbackBody>): Promise<RollbackResult>;
 }
 
 /** Daemon error codes that mean the same on this side; anything else becomes usage (4xx) or internal. */
@@ -51,6 +55,7 @@ const PASSTHROUGH: readonly ErrorCode[] = [
   'registry-unreachable',
   'reconcile-failed',
   'reconcile-timeout',
+  'version-invalid',
   'aborted',
   'internal',
 ];
@@ -269,6 +274,14 @@ export const createControlClient = (
     pause: () => call('POST', '/v1/pause', PausedResponse),
     resume: () => call('POST', '/v1/resume', PausedResponse),
     push: async (body) => call('POST', '/v1/push', PushResponse, validated(PushBody, body)),
+    rollback: async (source, body) =>
+      call(
+        'POST',
+        `/v1/sources/${encodeURIComponent(source)}/rollback`,
+        RollbackResult,
+        validated(RollbackBody, body),
+        undefined,
+      ),
   };
 };
 

@@ -3,7 +3,13 @@ import { chmod, stat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describeError, isKsailError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { PushBody, ReconcileBody, type DaemonControl, type DaemonEvent } from './control-types.js';
+import {
+  PushBody,
+  ReconcileBody,
+  RollbackBody,
+  type DaemonControl,
+  type DaemonEvent,
+} from './control-types.js';
 import { claimSocketPath, listenOnSocket } from './socket-claim.js';
 import { onClientError, readJsonBody, sendError, sendJson, type HttpFailure } from './socket-http.js';
 import { assertSocketPathLength, prepareSocketDir } from './socket-path.js';
@@ -152,6 +158,25 @@ export const startControlServer = async (options: ControlServerOptions): Promise
         POST: (_req, res) => {
           control.resume();
           sendJson(res, 200, { paused: control.status().paused });
+        },
+      },
+    },
+    {
+      pattern: /^\/v1\/sources\/([^/]+)\/rollback$/,
+      methods: {
+        POST: async (req, res, [raw = '']) => {
+          const body = await readJsonBody(req, RollbackBody, maxBodyBytes);
+          if (!body.ok) return sendError(res, body);
+          let name: string;
+          try {
+            name = decodeURIComponent(raw);
+          } catch {
+            return sendError(
+              res,
+              failure(400, 'bad-request', `source name ${raw} is not valid URL encoding`),
+            );
+          }
+          sendJson(res, 200, await control.rollback(name, body.value));
         },
       },
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RollbackResult } from '../../publish/rollback.js';
 
 /**
  * The contract between the daemon core and the control API (Unix socket, HTTP/1.1 + JSON, issue #5).
@@ -49,6 +50,8 @@ export const SourceStatus = z.object({
   state: z.enum(['idle', 'waiting', 'building', 'pushing', 'retrying', 'paused', 'error']),
   lastError: z.string().optional(),
   pendingRequests: z.array(z.string()),
+  /** `ksail-fluxd rollback` moved the cluster back to `version`; the next real save moves it on. */
+  rolledBack: z.object({ version: z.string(), latest: z.string() }).optional(),
 });
 export type SourceStatus = z.infer<typeof SourceStatus>;
 
@@ -103,6 +106,10 @@ export const PushBody = z.strictObject({
 });
 export type PushBody = z.infer<typeof PushBody>;
 
+/** `POST /v1/sources/{name}/rollback`; without a version, the one before what the cluster runs. */
+export const RollbackBody = z.strictObject({ version: z.string().min(1).optional() });
+export type RollbackBody = z.infer<typeof RollbackBody>;
+
 export const ReconcileResponse = z.object({ requests: z.array(RequestView) });
 export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
 
@@ -121,4 +128,6 @@ export interface DaemonControl {
   resume(): void;
   /** Builds now (all sources when empty); resolves when the runs have been scheduled. */
   push(body: PushBody): Promise<{ scheduled: string[] }>;
+  /** Moves the source's tag back, reconciles and waits for Flux's verdict (src/publish/rollback.ts). */
+  rollback(name: string, body: RollbackBody): Promise<RollbackResult>;
 }

@@ -40,6 +40,7 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
     cluster: parts.sync.cluster(),
     sources: [...parts.runtimes().values()].map(({ source, pipeline }): SourceStatus => {
       const tagPatched = parts.sync.tagPatched(source.name);
+      const rolledBack = parts.sync.rolledBack(source.name);
       return {
         name: source.name,
         path: source.absolutePath,
@@ -47,6 +48,7 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
         ...pipeline.snapshot(),
         ...(tagPatched === undefined ? {} : { tagPatched }),
         pendingRequests: parts.sync.pendingFor(source.name),
+        ...(rolledBack ? { rolledBack } : {}),
       };
     }),
     recentRequests: parts.sync.recent(),
@@ -60,6 +62,14 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
     const { ids, done } = parts.sync.trigger(sources, (name) => runtimes.get(name)?.pipeline.version);
     if (body.wait) await done;
     return { requests: ids.flatMap((id) => parts.sync.get(id) ?? []) };
+  },
+
+  rollback: async (name, body) => {
+    parts.assertCanReconcile?.();
+    const [selected] = selectNames(parts, [name]);
+    const runtime = selected === undefined ? undefined : parts.runtimes().get(selected);
+    if (!runtime) throw new KsailError('source-not-found', `no source named "${name}"`);
+    return parts.sync.rollback(runtime.source, body.version);
   },
 
   request: (id) => parts.sync.get(id),

@@ -91,6 +91,22 @@ describe('control client', () => {
     });
   });
 
+  it('rolls a source back through POST /v1/sources/{name}/rollback; an unknown version lists the known ones', async () => {
+    const { fake, socketPath } = await startReal();
+    const client = createControlClient(socketPath);
+    await expect(client.rollback('web')).resolves.toMatchObject({ from: '1.0.3', to: '1.0.2' });
+    await expect(client.rollback('web', { version: '1.0.1' })).resolves.toMatchObject({ to: '1.0.1' });
+    await expect(client.rollback('web', { version: '9.9.9' })).rejects.toMatchObject({
+      code: 'version-invalid',
+      message: 'source web has no version 9.9.9; known versions: 1.0.3, 1.0.2, 1.0.1',
+    });
+    expect(fake.rollbackCalls).toEqual([
+      { name: 'web', body: {} },
+      { name: 'web', body: { version: '1.0.1' } },
+      { name: 'web', body: { version: '9.9.9' } },
+    ]);
+  });
+
   it('validates request bodies before sending them', async () => {
     const { fake, socketPath } = await startReal();
     await expect(createControlClient(socketPath).reconcile({ sources: [''] })).rejects.toMatchObject({

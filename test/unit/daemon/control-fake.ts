@@ -8,6 +8,7 @@ import type {
   PushBody,
   ReconcileBody,
   RequestView,
+  RollbackBody,
 } from '../../../src/daemon/control/control-types.js';
 import { KsailError } from '../../../src/errors.js';
 
@@ -18,6 +19,7 @@ export interface FakeControl {
   listenerCount(): number;
   reconcileCalls: ReconcileBody[];
   pushCalls: PushBody[];
+  rollbackCalls: Array<{ name: string; body: RollbackBody }>;
   /** Makes the next reconcile throw this. */
   failNextReconcile(error: Error): void;
 }
@@ -40,6 +42,7 @@ export const createFakeControl = (pid = 4242): FakeControl => {
   let failure: Error | undefined;
   const reconcileCalls: ReconcileBody[] = [];
   const pushCalls: PushBody[] = [];
+  const rollbackCalls: Array<{ name: string; body: RollbackBody }> = [];
   const status = (): DaemonStatus => ({
     pid,
     version: '0.1.0',
@@ -105,6 +108,27 @@ export const createFakeControl = (pid = 4242): FakeControl => {
       pushCalls.push(body);
       return Promise.resolve({ scheduled: body.sources.length ? body.sources : ['web', 'api'] });
     },
+    rollback: (name, body) => {
+      rollbackCalls.push({ name, body });
+      const known = ['1.0.3', '1.0.2', '1.0.1'];
+      if (body.version !== undefined && !known.includes(body.version)) {
+        return Promise.reject(
+          new KsailError(
+            'version-invalid',
+            `source ${name} has no version ${body.version}; known versions: ${known.join(', ')}`,
+          ),
+        );
+      }
+      const to = body.version ?? '1.0.2';
+      return Promise.resolve({
+        source: name,
+        from: '1.0.3',
+        to,
+        latest: '1.0.3',
+        outcome: 'succeeded' as const,
+        revision: `${to}@sha256:abc`,
+      });
+    },
   };
   return {
     control,
@@ -112,6 +136,7 @@ export const createFakeControl = (pid = 4242): FakeControl => {
     listenerCount: () => listeners.size,
     reconcileCalls,
     pushCalls,
+    rollbackCalls,
     failNextReconcile: (error) => {
       failure = error;
     },

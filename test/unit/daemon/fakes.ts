@@ -4,6 +4,7 @@ import type { DaemonEvent } from '../../../src/daemon/control/control-types.js';
 import { createDaemon, type DaemonDeps } from '../../../src/daemon/create-daemon.js';
 import type { FileWatcher, WatchOptions } from '../../../src/daemon/watch/file-watcher.js';
 import type {
+  RolledBack,
   FluxDriver,
   ReconcileResult,
   TagMoveOptions,
@@ -14,6 +15,7 @@ import { createSilentLogger } from '../../../src/logger.js';
 import type { OCIRegistry } from '../../../src/model/oci-registry.js';
 import type { ReconciliationRequest } from '../../../src/model/reconciliation-request.js';
 import type { PublishResult } from '../../../src/publish/publish-types.js';
+import type { RollbackResult } from '../../../src/publish/rollback.js';
 
 /** A resolved config with the given sources (paths under /srv/test). */
 export const makeConfig = (names: readonly string[], raw: Record<string, unknown> = {}): ResolvedConfig => {
@@ -126,16 +128,41 @@ export class FakeFlux implements FluxDriver {
     if (!this.reachable) throw new KsailError('cluster-unreachable', 'the cluster does not answer');
   }
 
-  ensureResources(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> {
+  /** What the cluster keeps at a rolled-back tag: ensureResources reports it when asked to keep rollbacks. */
+  rolledBack: RolledBack | undefined;
+  readonly rollbacks: { source: string; version: string | undefined }[] = [];
+
+  ensureResources(
+    source: ResolvedSource,
+    version: string,
+    options?: TagMoveOptions,
+  ): Promise<{ rolledBack?: RolledBack }> {
     this.moveOptions.push(options);
     this.check();
     this.ensured.push({ source: source.name, version });
-    return Promise.resolve();
+    if (!options?.keepRollback) this.rolledBack = undefined;
+    return Promise.resolve(this.rolledBack ? { rolledBack: this.rolledBack } : {});
+  }
+
+  rollback(source: ResolvedSource, version: string | undefined): Promise<RollbackResult> {
+    this.check();
+    this.rollbacks.push({ source: source.name, version });
+    const to = version ?? '1.0.0';
+    this.rolledBack = { version: to, latest: '1.0.1' };
+    return Promise.resolve({
+      source: source.name,
+      from: '1.0.1',
+      to,
+      latest: '1.0.1',
+      outcome: 'succeeded',
+      revision: `${to}@sha256:m-${to}`,
+    });
   }
 
   patchTag(source: ResolvedSource, version: string, options?: TagMoveOptions): Promise<void> {
     this.moveOptions.push(options);
     this.check();
+    this.rolledBack = undefined;
     this.patched.push({ source: source.name, version });
     return Promise.resolve();
   }
