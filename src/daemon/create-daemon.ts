@@ -45,6 +45,8 @@ export interface DaemonDeps {
   createPublisher(config: ResolvedConfig): Publisher;
   createFlux(config: ResolvedConfig): FluxDriver;
   startControlServer?: ControlServerFactory;
+  /** At start-up: warns about other Kustomizations that apply a source's objects (src/flux/overlap.ts). */
+  checkOverlaps?(config: ResolvedConfig): Promise<unknown>;
   /** Reads the config again (SIGHUP). */
   reloadConfig?: () => Promise<ResolvedConfig>;
   retry?: RetryPolicy;
@@ -241,6 +243,12 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     }
     await registry.start(config);
     await Promise.allSettled(config.sources.map(addSource));
+    if (fluxEnabled(config) && deps.checkOverlaps) {
+      // In the background: a slow cluster must not hold up the start; the warning comes when it answers.
+      deps.checkOverlaps(config).catch((error: unknown) => {
+        logger.debug('overlap check failed', { error: describeError(error) });
+      });
+    }
     logger.info('daemon started', {
       sources: config.sources.map((source) => source.name),
       mode: config.flux.mode,

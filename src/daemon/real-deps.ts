@@ -8,6 +8,9 @@ import { startControlServer } from './control/control-server.js';
 import type { DaemonDeps } from './create-daemon.js';
 import { dirWatcherFactory } from './watch/dir-watcher.js';
 import { createFluxDriver } from './cluster-sync/flux-driver.js';
+import { readKsailYaml } from '../config/ksail-yaml.js';
+import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
+import { warnAboutOverlaps } from '../flux/overlap.js';
 
 /**
  * Builds running at once, daemon-wide. At start-up every source builds; ten at once left a heap twice the live
@@ -43,6 +46,15 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
       createPublisher({ config, clock, logger, env, builds: MAX_CONCURRENT_BUILDS }),
     createFlux: (config) => createFluxDriver({ config, clock, logger, env }),
     startControlServer: (server) => startControlServer({ ...server, env }),
+    checkOverlaps: async (config) => {
+      const ksail = await readKsailYaml(config.baseDir).catch(() => undefined);
+      const adapter = kubeAdapterFromConfig(config, env, logger, clock);
+      try {
+        return await warnAboutOverlaps({ config, ksail, adapter, logger });
+      } finally {
+        adapter.close();
+      }
+    },
     ...(options.reloadConfig ? { reloadConfig: options.reloadConfig } : {}),
   };
 };
