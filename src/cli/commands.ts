@@ -2,6 +2,7 @@ import type { CommandRegistrar } from './context.js';
 import { registerApplyCommand } from './apply.js';
 import { registerConfigCommand } from './config.js';
 import { registerEventsCommand } from './events.js';
+import { registerInitCommand } from './init.js';
 import { registerPauseResumeCommands } from './pause-resume.js';
 import { registerPruneCommand } from './prune.js';
 import { registerReconcileCommand } from './reconcile.js';
@@ -26,4 +27,5 @@ export const commands: readonly CommandRegistrar[] = [
   registerEventsCommand,
   registerPauseResumeCommands,
   registerConfigCommand,
+  registerInitCommand,
 ];
