@@ -45,8 +45,10 @@ if ! $DOCKER info >/dev/null 2>&1; then
   dockerd_log=/var/log/ksail-fluxd-dockerd.log
   $SUDO mkdir -p /var/log
   # setsid: the engine outlives this script and is not killed with its process group. The redirect is made by
-  # the shell that sudo starts, so that a caller who is not root can write the root-owned log.
-  $SUDO sh -c 'exec setsid dockerd >"$1" 2>&1 </dev/null' _ "$dockerd_log" &
+  # the shell that sudo starts, so that a caller who is not root can write the root-owned log. Every other
+  # descriptor is closed: run under `flock /tmp/ksail-fluxd-tests.lock ...`, dockerd would inherit the lock's
+  # descriptor and hold the test lock for as long as it runs, so no test run could ever take it again.
+  $SUDO sh -c 'for fd in 3 4 5 6 7 8 9; do eval "exec $fd>&-"; done; exec setsid dockerd >"$1" 2>&1 </dev/null' _ "$dockerd_log" &
   for _ in $(seq 1 60); do
     $DOCKER info >/dev/null 2>&1 && break
     sleep 1
