@@ -19,6 +19,8 @@ const docker = new Dockerode();
  */
 const startKsailRegistry = async (cluster: string, port: number, volume: string): Promise<string> => {
   await docker.createVolume({ Name: volume, Labels: { [TEST_LABEL]: 'true' } });
+  // A Talos cluster's network is named after the cluster; KSail puts its registry on it.
+  await docker.createNetwork({ Name: cluster, Labels: { [TEST_LABEL]: 'true' } });
   const container = await docker.createContainer({
     name: `${cluster}-local-registry`,
     Image: 'registry:3',
@@ -31,6 +33,7 @@ const startKsailRegistry = async (cluster: string, port: number, volume: string)
     },
   });
   await container.start();
+  await docker.getNetwork(cluster).connect({ Container: container.id });
   return container.id;
 };
 
@@ -39,12 +42,18 @@ describe.skipIf(!(await dockerAvailable()))('KSail’s running registry is adopt
   let port: number;
   let volume: string;
   let id: string;
-  const config = () => {
+  const config = (registryPort = port) => {
     const ksail = parseKsailYaml('ksail.yaml', {
       apiVersion: 'ksail.io/v1alpha1',
       kind: 'Cluster',
       metadata: { name: cluster },
-      spec: { cluster: { gitOpsEngine: 'Flux', localRegistry: { registry: `localhost:${port}` } } },
+      spec: {
+        cluster: {
+          distribution: 'Talos',
+          gitOpsEngine: 'Flux',
+          localRegistry: { registry: `localhost:${registryPort}` },
+        },
+      },
     });
     const layer = ksailConfigLayer(ksail);
     // KSail's volume is `local-registry`; a unique one here, so that the test touches nothing of a real KSail.
@@ -64,7 +73,10 @@ describe.skipIf(!(await dockerAvailable()))('KSail’s running registry is adopt
   afterAll(() => removeLabelled());
 
   it('uses it as it is: not recreated, no second registry, pushes land in it', async () => {
-    expect(config().registry.name).toBe(`${cluster}-local-registry`);
+    expect(config()).toMatchObject({
+      registry: { name: `${cluster}-local-registry` },
+      cluster: { network: cluster },
+    });
     await expect(ensureRegistry(config(), testDeps())).resolves.toMatchObject({
       status: 'Running',
       endpoint: `localhost:${port}`,
@@ -83,6 +95,11 @@ describe.skipIf(!(await dockerAvailable()))('KSail’s running registry is adopt
 
   it('never recreates it, never stops or removes it, never deletes its volume', async () => {
     const runtime = await selectRuntime(config(), testDeps());
+    const otherPort = await rejectionOf(
+      (await selectRuntime(config(await freePort()), testDeps())).up(),
+      KsailError,
+    );
+    expect(otherPort.message).toContain('does not recreate it: set registryPort to its port');
     const recreate = await rejectionOf(runtime.up({ recreate: true }), KsailError);
     expect(recreate.code).toBe('registry-mismatch');
     expect(recreate.message).toContain('not created by ksail-fluxd');

@@ -51,12 +51,20 @@ export const nonLoopbackBindings = (info: Dockerode.ContainerInspectInfo): strin
     .filter(([, ip]) => !LOOPBACK.has(ip))
     .map(([containerPort, ip, hostPort]) => `${containerPort} on ${ip}:${hostPort || '<random>'}`);
 
-export const refuseNonLoopback = (info: Dockerode.ContainerInspectInfo, name: string): void => {
+export const refuseNonLoopback = (
+  info: Dockerode.ContainerInspectInfo,
+  name: string,
+  /** Not created by ksail-fluxd: --recreate does not apply to it. */
+  adopted = false,
+): void => {
   const open = nonLoopbackBindings(info);
   if (open.length === 0) return;
+  const fix = adopted
+    ? `It was not created by ksail-fluxd, so ksail-fluxd does not replace it: bind it to 127.0.0.1 with the tool that made it, or set registry.name to a registry of ksail-fluxd's own`
+    : `Pass --recreate to replace it with a loopback-only container (the volume is kept), or remove it yourself (docker rm -f ${name})`;
   throw new KsailError(
     'registry-mismatch',
-    `container ${name} publishes ${open.join(', ')}, which other machines can reach; ksail-fluxd only uses a registry bound to 127.0.0.1. Pass --recreate to replace it with a loopback-only container (the volume is kept), or remove it yourself (docker rm -f ${name})`,
+    `container ${name} publishes ${open.join(', ')}, which other machines can reach; ksail-fluxd only uses a registry bound to 127.0.0.1. ${fix}`,
     { details: { bindings: open } },
   );
 };

@@ -194,8 +194,16 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
     }
     let id: string;
     if (info) {
-      refuseNonLoopback(info, settings.name);
+      const adopted = !createdByUs(info.Config.Labels);
+      refuseNonLoopback(info, settings.name, adopted);
       const differences = await containerDifferences(docker, info, settings);
+      if (differences.length > 0 && adopted) {
+        throw new KsailError(
+          'registry-mismatch',
+          `container ${settings.name} was not created by ksail-fluxd (${ownerOf(info)}) and differs from the config: ${differences.join(', ')}. ksail-fluxd does not recreate it: set registryPort to its port, or set registry.name to a registry of ksail-fluxd's own`,
+          { details: { differences, adopted: true } },
+        );
+      }
       if (differences.length > 0) {
         throw new KsailError(
           'registry-mismatch',
