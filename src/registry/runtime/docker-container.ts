@@ -1,7 +1,13 @@
 import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { describeError, KsailError } from '../../errors.js';
-import { CONTAINER_DATA_PATH, CONTAINER_PORT, createdByUs, type RegistrySettings } from './settings.js';
+import {
+  CONTAINER_DATA_PATH,
+  CONTAINER_PORT,
+  createdByUs,
+  KSAIL_REGISTRY_LABEL,
+  type RegistrySettings,
+} from './settings.js';
 
 /** Docker's answers we rely on, validated rather than trusted (HostConfig.PortBindings is untyped). */
 export const PortBindings = z
@@ -177,3 +183,17 @@ export const dockerError = (error: unknown): unknown => {
 };
 
 export const isNotFound = (error: unknown): boolean => (error as { statusCode?: number }).statusCode === 404;
+
+/** Who made an adopted container, for messages. */
+export const ownerOf = (info: Dockerode.ContainerInspectInfo): string =>
+  info.Config.Labels?.[KSAIL_REGISTRY_LABEL] !== undefined ? "KSail's registry" : 'no ksail-fluxd label';
+
+/** Whether the volume is one ksail-fluxd created (or none exists); KSail's `local-registry` is never deleted. */
+export const volumeIsOurs = async (docker: Dockerode, name: string): Promise<boolean> => {
+  try {
+    return createdByUs((await docker.getVolume(name).inspect()).Labels);
+  } catch (error) {
+    if (isNotFound(error)) return true;
+    throw dockerError(error);
+  }
+};

@@ -13,7 +13,9 @@ import {
   isNotFound,
   isPortConflict,
   nonLoopbackBindings,
+  ownerOf,
   refuseNonLoopback,
+  volumeIsOurs,
 } from './docker-container.js';
 import { containerLogTail, execInContainer } from './docker-exec.js';
 import {
@@ -28,7 +30,6 @@ import { liveRegistryPid, processPaths } from './process-files.js';
 import { DiskUsage, dockerState, networksOf } from './docker-state.js';
 import {
   createdByUs,
-  KSAIL_REGISTRY_LABEL,
   labelsFor,
   registryEntity,
   registryStorage,
@@ -44,10 +45,6 @@ export interface DockerRuntimeDeps {
   labels?: Record<string, string>;
   healthTimeoutMs?: number;
 }
-
-/** Who made an adopted container, for messages. */
-const ownerOf = (info: Dockerode.ContainerInspectInfo): string =>
-  info.Config.Labels?.[KSAIL_REGISTRY_LABEL] !== undefined ? "KSail's registry" : 'no ksail-fluxd label';
 
 /** Both registry:3 flavours (official and Debian-built) ship the binary here. */
 const REGISTRY_BINARY = '/bin/registry';
@@ -240,16 +237,6 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
     return registryEntity(settings, storage, 'Running', settings.network);
   };
 
-  /** Whether the volume is one ksail-fluxd created; KSail's `local-registry` volume is never deleted. */
-  const volumeIsOurs = async (): Promise<boolean> => {
-    try {
-      return createdByUs((await docker.getVolume(settings.volumeName).inspect()).Labels);
-    } catch (error) {
-      if (isNotFound(error)) return true;
-      throw dockerError(error);
-    }
-  };
-
   const down = async (options: DownOptions = {}): Promise<DownResult> => {
     const info = await inspectContainer();
     if (info && !createdByUs(info.Config.Labels)) {
@@ -260,7 +247,7 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
         message: `container ${settings.name} was not created by ksail-fluxd (${ownerOf(info)}); it keeps running, with its volume and artifacts (stop it with the tool that made it, e.g. \`ksail cluster delete\`)`,
       };
     }
-    if (options.deleteVolume && !settings.dataPath && !(await volumeIsOurs())) {
+    if (options.deleteVolume && !settings.dataPath && !(await volumeIsOurs(docker, settings.volumeName))) {
       throw new KsailError(
         'registry-mismatch',
         `volume ${settings.volumeName} was not created by ksail-fluxd, so ksail-fluxd does not delete it (nor the artifacts in it); delete it yourself with \`docker volume rm ${settings.volumeName}\` if you mean to`,
