@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadWithOrigins, printable, type ConfigOrigin } from '../config/effective.js';
+import type { ConfigOrigin } from '../config/effective.js';
 import type { KsailCluster } from '../config/ksail-yaml.js';
 import { printJson, println, type CommandRegistrar, type GlobalOptions } from './context.js';
 import { loadOptionsOf } from './program.js';
@@ -39,6 +39,8 @@ export const registerConfigCommand: CommandRegistrar = (program, context) => {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
+      // Loaded on first use, like the config of every command (issue #10).
+      const { loadWithOrigins, printable } = await import('../config/effective.js');
       const { config, ksail, origins } = await loadWithOrigins(loadOptionsOf(global, context));
       const values = printable(config);
       const lines: ConfigLine[] = [...origins].map(([key, origin]) => ({

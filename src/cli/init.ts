@@ -2,15 +2,12 @@ import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findManifestDirs, initConfigText } from '../config/init-config.js';
-import { CONFIG_SCHEMA_FILE } from '../config/json-schema.js';
-import { readKsailYaml } from '../config/ksail-yaml.js';
-import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { KsailError } from '../errors.js';
 import { println, type CommandRegistrar, type GlobalOptions } from './context.js';
 
-/** The JSON Schema shipped with this installation (the package's config/ directory). */
-const schemaFile = (): string => fileURLToPath(new URL(`../../${CONFIG_SCHEMA_FILE}`, import.meta.url));
+/** The JSON Schema shipped with this installation (the package's config/ directory; see json-schema.ts). */
+const schemaFile = (): string =>
+  fileURLToPath(new URL('../../config/ksail-fluxd.schema.json', import.meta.url));
 
 /**
  * `ksail-fluxd init [--force]`: writes a commented ksail-fluxd.yaml (or the --config file) for the working
@@ -24,6 +21,12 @@ export const registerInitCommand: CommandRegistrar = (program, context) => {
     .option('--force', 'overwrite an existing file')
     .action(async (options: { force?: boolean }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
+      const [{ findManifestDirs, initConfigText }, { readKsailYaml }, { DEFAULT_CONFIG_FILE }] =
+        await Promise.all([
+          import('../config/init-config.js'),
+          import('../config/ksail-yaml.js'),
+          import('../config/load.js'),
+        ]);
       const target = resolve(context.cwd, global.config ?? DEFAULT_CONFIG_FILE);
       const root = dirname(target);
       const ksail = await readKsailYaml(root);

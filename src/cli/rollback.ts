@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
-import { createControlClient } from '../daemon/control/control-client.js';
-import { resolveSocketPath } from '../daemon/control/socket-path.js';
 import { isKsailError, KsailError } from '../errors.js';
-import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
-import { assertFluxEnabled, fluxPreflight } from '../flux/preflight.js';
-import { createRequestedAtTokens } from '../flux/requested-at.js';
-import { rollbackSource, type RollbackResult } from '../publish/rollback.js';
-import { listVersions } from '../registry/versions.js';
+import type { RollbackResult } from '../publish/rollback.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
 import { registryClientFor, selectSources } from './sources.js';
 
@@ -14,7 +8,7 @@ import { registryClientFor, selectSources } from './sources.js';
  * `ksail-fluxd rollback SOURCE [VERSION] [--direct] [--json]`: moves the source's OCIRepository back to VERSION
  * (default: the version before the one the cluster runs), reconciles and waits for Flux's verdict. Through the
  * daemon when one runs (so it knows the source is rolled back and leaves the tag until the next real save);
- * otherwise directly. Both run src/publish/rollback.ts.
+ * otherwise directly. Both run src/publish/rollback.ts. Its modules load inside the action (issue #10).
  */
 export const registerRollbackCommand: CommandRegistrar = (program, context) => {
   program
@@ -32,11 +26,16 @@ export const registerRollbackCommand: CommandRegistrar = (program, context) => {
         command: Command,
       ) => {
         const config = await context.config(command);
+        const { assertFluxEnabled } = await import('../flux/preflight.js');
         assertFluxEnabled(config);
         const [source] = selectSources(config, [name]);
         if (!source) return;
         let result: RollbackResult | undefined;
         if (!options.direct) {
+          const [{ createControlClient }, { resolveSocketPath }] = await Promise.all([
+            import('../daemon/control/control-client.js'),
+            import('../daemon/control/socket-path.js'),
+          ]);
           try {
             result = await createControlClient(resolveSocketPath(config, context.env)).rollback(
               source.name,
@@ -48,19 +47,27 @@ export const registerRollbackCommand: CommandRegistrar = (program, context) => {
         }
         if (!result) {
           const logger = context.logger(config);
+          const [{ kubeAdapterFromConfig }, { fluxPreflight }, tokensModule, { rollbackSource }, versions] =
+            await Promise.all([
+              import('../flux/create-kube-adapter.js'),
+              import('../flux/preflight.js'),
+              import('../flux/requested-at.js'),
+              import('../publish/rollback.js'),
+              import('../registry/versions.js'),
+            ]);
           const adapter = kubeAdapterFromConfig(config, context.env, logger, context.clock);
           try {
             await fluxPreflight(adapter, config);
-            const client = registryClientFor(config, context, logger);
+            const client = await registryClientFor(config, context, logger);
             result = await rollbackSource({
               source,
               version,
               namespace: config.flux.namespace,
               adapter,
-              versions: () => listVersions(client, source.repository),
+              versions: () => versions.listVersions(client, source.repository),
               clock: context.clock,
               logger,
-              tokens: createRequestedAtTokens({ now: () => context.clock.now() }),
+              tokens: tokensModule.createRequestedAtTokens({ now: () => context.clock.now() }),
               timeoutMs: config.flux.reconcileTimeoutMs,
             });
           } finally {

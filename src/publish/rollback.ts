@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
-import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { ResolvedSource } from '../config/schema.js';
 import { KsailError } from '../errors.js';
@@ -13,22 +12,9 @@ import type { RequestedAtTokens } from '../flux/requested-at.js';
 import type { Logger } from '../logger.js';
 import { createRequest } from '../model/reconciliation-request.js';
 import type { VersionInfo } from '../registry/versions.js';
+import type { RollbackResult } from './rollback-result.js';
 
-/** What a rollback did; the body of `POST /v1/sources/{name}/rollback` too. */
-export const RollbackResult = z.object({
-  source: z.string(),
-  /** The tag the cluster ran before. */
-  from: z.string().optional(),
-  to: z.string(),
-  /** The newest version in the registry; the daemon moves back to it (and beyond) at the next real save. */
-  latest: z.string(),
-  outcome: z.enum(['succeeded', 'failed']),
-  /** `<tag>@<digest>` that Flux applied. */
-  revision: z.string().optional(),
-  error: z.string().optional(),
-  code: z.string().optional(),
-});
-export type RollbackResult = z.infer<typeof RollbackResult>;
+export type { RollbackResult } from './rollback-result.js';
 
 export interface RollbackOptions {
   source: Pick<ResolvedSource, 'name' | 'repository'>;

@@ -13,7 +13,7 @@ import {
   RollbackBody,
 } from './control-types.js';
 import { PausedResponse, PushResponse } from './socket-protocol.js';
-import { RollbackResult } from '../../publish/rollback.js';
+import { RollbackResult } from '../../publish/rollback-result.js';
 
 /** The CLI's side of the control API: node:http over the Unix socket, every response validated with zod. */
 
