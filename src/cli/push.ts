@@ -8,7 +8,7 @@ import { printJson, println, type CommandRegistrar } from './context.js';
 import { formatBytes, selectSources, shortDigest } from './sources.js';
 
 type PushFailure = { source: string; error: string; code: ErrorCode };
-type PushLine = (PublishResult & { tag?: AfterPushResult }) | PushFailure;
+type PushLine = (PublishResult & { tag?: AfterPushResult; daemon?: number }) | PushFailure;
 
 /**
  * The data model's bump policies (BUMP_POLICIES), spelled out so that registering the command does not load the
@@ -29,6 +29,7 @@ interface PushOptions {
 /**
  * `ksail-fluxd push [SOURCE...]`: the one-shot form of the loop's first half. Builds, validates, bumps and pushes
  * each source; prints one line per source. Sources that fail do not stop the others; the exit code is 1 if any did.
+ * While a daemon watches a source, the daemon pushes it and this prints the daemon's result (issue #13).
  */
 export const registerPushCommand: CommandRegistrar = (program, context) => {
   program
@@ -46,10 +47,38 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
         throw new KsailError('usage', '--version applies to exactly one source; name the source to push');
       }
       const logger = context.logger(config);
+      const request = {
+        ...(options.bump ? { bump: options.bump } : {}),
+        ...(options.version ? { version: options.version } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+      };
+      const results: PushLine[] = [];
+      // A source a running daemon watches is pushed by the daemon (issue #13); a dry run needs no daemon.
+      const daemon = options.dryRun
+        ? undefined
+        : await (await import('./push-daemon.js')).findDaemonPush(config, sources, context.env);
+      if (daemon) {
+        for (const line of await daemon.push(request)) {
+          results.push(line);
+          if (options.json) continue;
+          if ('error' in line) {
+            println(context, `${line.source}  failed: ${line.error}`);
+            continue;
+          }
+          println(context, formatResult(line));
+          if (line.outcome === 'pushed') {
+            println(
+              context,
+              `${line.source}  pushed by the daemon (pid ${daemon.pid}); it moves the tag and reconciles`,
+            );
+          }
+        }
+      }
+      const direct = sources.filter((source) => !daemon?.sources.includes(source));
       // Each step's modules load when it runs (issue #10): the registry runtimes only for a registry ksail-fluxd
       // manages, the Kubernetes client (after-push, below) only once something was pushed.
       const publisherModule = import('../publish/publisher.js');
-      if (!options.dryRun && config.registryEnabled) {
+      if (direct.length > 0 && !options.dryRun && config.registryEnabled) {
         const { ensureRegistry } = await import('../registry/runtime/ensure.js');
         await ensureRegistry(config, { logger, clock: context.clock, env: context.env });
       }
@@ -61,13 +90,7 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
         env: context.env,
         ...(options.dryRun ? { dryRun: true } : {}),
       });
-      const request = {
-        ...(options.bump ? { bump: options.bump } : {}),
-        ...(options.version ? { version: options.version } : {}),
-        ...(options.dryRun ? { dryRun: true } : {}),
-      };
-      const results: PushLine[] = [];
-      for (const source of sources) {
+      for (const source of direct) {
         try {
           const result = await publisher.publish(source, undefined, request);
           const patch =

@@ -10,7 +10,10 @@ import {
   type LayerCache,
   type ValidationCache,
 } from '../artifact/index.js';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Clock } from '../clock.js';
+import { createLimiter } from '../concurrency.js';
 import { KsailError } from '../errors.js';
 import type { ResolvedSource } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -35,8 +38,11 @@ export interface PublishOptions {
    * entries keep their compressed member, so a one-file save re-compresses a few KiB. The daemon keeps one per source.
    */
   layerCache?: LayerCache;
-  /** Wraps the upload so that garbage collection never runs during a push (issue #3). */
-  lock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * The repository's exclusive push lock (issue #13), which also keeps garbage collection away (issue #3): the
+   * version is chosen, uploaded and tagged inside it.
+   */
+  lock?: <T>(repository: string, fn: () => Promise<T>) => Promise<T>;
   /**
    * Whether Flux applies the artifact (`gitOpsEngine: Flux`, the default): then a namespaced object without a
    * namespace is a problem, since Flux's apply fails on it.
@@ -96,21 +102,32 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
   });
   if (!current || !client) return result('dry-run', undefined, undefined);
 
-  const { tags, highest } = await current;
-  if (highest && highest.layerDigest === built.layerDigest && request.version === undefined) {
-    return result('unchanged', highest.version, highest.manifestDigest);
+  // The early read only decides whether there is anything to push; the version is chosen under the lock.
+  const early = await current;
+  if (early.highest && early.highest.layerDigest === built.layerDigest && request.version === undefined) {
+    return result('unchanged', early.highest.version, early.highest.manifestDigest);
   }
   const dropped = (): PublishResult => result('dropped', undefined, undefined);
   if (options.superseded?.()) return dropped();
-  const version =
-    request.version !== undefined
-      ? validateExplicitVersion(request.version, highest?.version)
-      : nextVersion(tags, request.bump ?? source.bump, source.initialVersion);
   // git (for the revision annotation) runs only for content that differs (issue #10), while the blobs upload:
   // they do not depend on it, only the manifest does.
   const commit = gitInfo(source.absolutePath, options.git);
   commit.catch(() => undefined);
-  const upload = async (): Promise<string | undefined> => {
+  const created = contentTime(source.absolutePath, built.files, clock);
+  /**
+   * Under the repository lock (issue #13): read the tags again, since another pusher may have written one since
+   * the early read, choose the version, upload, write the tag, and read the tag back.
+   */
+  const push = async (): Promise<PublishResult> => {
+    const { tags, highest } = await currentVersion(client, source.repository);
+    if (highest && highest.layerDigest === built.layerDigest && request.version === undefined) {
+      // Another pusher published this very content meanwhile: a no-op, and its version is ours.
+      return result('unchanged', highest.version, highest.manifestDigest);
+    }
+    const version =
+      request.version !== undefined
+        ? validateExplicitVersion(request.version, highest?.version)
+        : nextVersion(tags, request.bump ?? source.bump, source.initialVersion);
     options.onPushing?.(version);
     const [info] = await Promise.all([
       commit,
@@ -118,13 +135,13 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
       uploadIfMissing(client, source.repository, built.layerDigest, built.layer),
     ]);
     // The tag is what Flux and the next run see; blobs without one are garbage that `prune` collects.
-    if (options.superseded?.()) return undefined;
+    if (options.superseded?.()) return dropped();
     const manifest = createManifest({
       layerDigest: built.layerDigest,
       layerSize: built.layerSize,
       annotations: artifactAnnotations({
         version,
-        created: new Date(clock.now()),
+        created: await created,
         source: artifactSource(source.absolutePath, info),
         ...(info?.commit ? { commit: info.commit } : {}),
       }),
@@ -135,18 +152,60 @@ export const publishSource = async (options: PublishOptions): Promise<PublishRes
       manifest.body,
       OCI_MANIFEST_MEDIA_TYPE,
     );
-    return digest;
+    await assertTagIsOurs(client, source.repository, version, digest);
+    options.logger.info('artifact pushed', {
+      source: source.name,
+      repository: source.repository,
+      version,
+      digest,
+      files: built.fileCount,
+    });
+    return result('pushed', version, digest);
   };
-  const digest = options.lock ? await options.lock(upload) : await upload();
-  if (digest === undefined) return dropped();
-  options.logger.info('artifact pushed', {
-    source: source.name,
-    repository: source.repository,
-    version,
-    digest,
-    files: built.fileCount,
-  });
-  return result('pushed', version, digest);
+  return options.lock ? options.lock(source.repository, push) : push();
+};
+
+/**
+ * The tag as the registry now has it. A pusher that does not share our lock (`flux push artifact`, a ksail-fluxd
+ * with another state directory) can overwrite it; reporting our digest then would make reconciles wait for a
+ * revision that no longer exists, so the difference is an error and the next run starts from the registry again.
+ */
+const assertTagIsOurs = async (
+  client: RegistryClient,
+  repository: string,
+  version: string,
+  digest: string,
+): Promise<void> => {
+  const now = await client.headManifest(repository, version);
+  if (now?.digest === digest) return;
+  throw new KsailError(
+    'version-conflict',
+    `tag ${version} of ${repository} was overwritten right after this push (it is ${now?.digest ?? 'gone'}, not ${digest}): another tool pushes to this repository without ksail-fluxd's lock; push through one ksail-fluxd (the daemon, or push with the same state directory) and retry`,
+    { details: { repository, version, digest, found: now?.digest } },
+  );
+};
+
+/**
+ * The `created` annotation: the newest modification time of the packed files, in whole seconds, not the clock
+ * (issue #13). The same files give the same manifest, so a retried or raced push of the same content and version
+ * is the same bytes. (Directories are left out: an editor's swap file beside a manifest moves its directory's
+ * time without changing what is packed.) Flux copies the annotation into the artifact's metadata and decides
+ * nothing on it: source-controller resolves `<tag>@<digest>` and reads the layer.
+ */
+const contentTime = async (root: string, files: readonly string[], clock: Clock): Promise<Date> => {
+  const limit = createLimiter(64);
+  const times = await Promise.all(
+    files.map((file) =>
+      limit(() =>
+        lstat(join(root, file)).then(
+          (stats) => stats.mtimeMs,
+          () => 0,
+        ),
+      ),
+    ),
+  );
+  const newest = Math.max(0, ...times);
+  return new Date(newest > 0 ? Math.floor(newest / 1000) * 1000 : clock.now());
 };
 
 interface CurrentVersion {

@@ -249,12 +249,13 @@ const openEventStream = (
 /** `ksail-fluxd <args>` as a child process, like a user in another terminal. */
 export const runCli = async (
   args: readonly string[],
-  options: { dir: string },
+  options: { dir: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> => {
   const result = await execa('node', [MAIN, ...args], {
     cwd: options.dir,
     reject: false,
-    env: { ...childEnv(options.dir), KSAIL_FLUXD_LOG_LEVEL: 'warn' },
+    env: { ...childEnv(options.dir), KSAIL_FLUXD_LOG_LEVEL: 'warn', ...options.env },
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     extendEnv: false,
   });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };

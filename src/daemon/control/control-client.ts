@@ -7,27 +7,32 @@ import {
   DaemonStatus,
   ErrorBody,
   PushBody,
+  PushResponse,
   ReconcileBody,
   ReconcileResponse,
   RequestView,
   RollbackBody,
 } from './control-types.js';
-import { PausedResponse, PushResponse } from './socket-protocol.js';
+import { PausedResponse } from './socket-protocol.js';
 import { RollbackResult } from '../../publish/rollback-result.js';
 
 /** The CLI's side of the control API: node:http over the Unix socket, every response validated with zod. */
 
 export interface ControlClientOptions {
-  /** How long a plain call may take; default 10 s. `reconcile` with `wait` and `events` have no limit. */
+  /** How long a plain call may take; default 10 s. `reconcile` and `push` with `wait` have their own limits. */
   timeoutMs?: number;
   /** Runs the call timeouts; default the system clock. */
   clock?: Clock;
 }
 
+/** How long one call may take: milliseconds, `none`, or a limit with its own error (which says which limit). */
+export type CallLimit = number | 'none' | { ms: number; error?: () => KsailError };
+
 export interface ControlClient {
   socketPath: string;
   status(): Promise<DaemonStatus>;
-  reconcile(body?: z.input<typeof ReconcileBody>): Promise<ReconcileResponse>;
+  /** With `wait`, waits for the outcome: without a limit unless `limits.wait` sets one. */
+  reconcile(body?: z.input<typeof ReconcileBody>, limits?: { wait?: CallLimit }): Promise<ReconcileResponse>;
   /** undefined when the daemon does not know the id (any more). */
   request(id: string): Promise<RequestView | undefined>;
   /**
@@ -53,12 +58,24 @@ const PASSTHROUGH: readonly ErrorCode[] = [
   'cluster-unreachable',
   'cluster-http',
   'registry-unreachable',
+  'registry-http',
+  'version-conflict',
+  'version-invalid',
+  'manifest-invalid',
+  'file-name-invalid',
+  'source-empty',
+  'source-unreadable',
+  'lock-timeout',
+  'disk-full',
   'reconcile-failed',
   'reconcile-timeout',
-  'version-invalid',
   'aborted',
   'internal',
 ];
+
+/** A daemon's error code as this side knows it: the same code when it means the same, else `internal`. */
+export const knownErrorCode = (code: string): ErrorCode =>
+  PASSTHROUGH.find((known) => known === code) ?? 'internal';
 
 export const notRunning = (socketPath: string, cause?: unknown): KsailError =>
   new KsailError(
@@ -132,7 +149,7 @@ export const createControlClient = (
     method: string,
     path: string,
     body: unknown,
-    timeoutMs: number | undefined,
+    timeoutMs: CallLimit,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
@@ -152,15 +169,17 @@ export const createControlClient = (
         },
       });
       let cancelTimer = (): void => undefined;
-      if (timeoutMs !== undefined) {
-        cancelTimer = clock.after(timeoutMs, () => {
+      if (timeoutMs !== 'none') {
+        const limit = typeof timeoutMs === 'number' ? { ms: timeoutMs } : timeoutMs;
+        cancelTimer = clock.after(limit.ms, () => {
           req.destroy(
-            new KsailError(
-              'internal',
-              `the ksail-fluxd daemon on ${socketPath} did not answer ${method} ${path} within ${timeoutMs} ms; ` +
-                'check its log (journalctl --user -u ksail-fluxd)',
-              { details: { socketPath } },
-            ),
+            limit.error?.() ??
+              new KsailError(
+                'internal',
+                `the ksail-fluxd daemon on ${socketPath} did not answer ${method} ${path} within ${limit.ms} ms; ` +
+                  'check its log (journalctl --user -u ksail-fluxd)',
+                { details: { socketPath } },
+              ),
           );
         });
       }
@@ -179,8 +198,9 @@ export const createControlClient = (
     method: string,
     path: string,
     schema: S,
-    body?: unknown,
-    timeoutMs: number | undefined = defaultTimeout,
+    body: unknown,
+    // Not a default parameter: an explicit undefined would silently become the 10 s default (issue #13).
+    timeoutMs: CallLimit,
   ): Promise<z.infer<S>> => {
     const res = await open(method, path, body, timeoutMs);
     const text = await readAll(res);
@@ -257,30 +277,47 @@ export const createControlClient = (
 
   return {
     socketPath,
-    status: () => call('GET', '/v1/status', DaemonStatus),
-    reconcile: async (body) => {
+    status: () => call('GET', '/v1/status', DaemonStatus, undefined, defaultTimeout),
+    reconcile: async (body, limits = {}) => {
       const value = validated(ReconcileBody, body);
-      return call('POST', '/v1/reconcile', ReconcileResponse, value, value.wait ? undefined : defaultTimeout);
+      return call(
+        'POST',
+        '/v1/reconcile',
+        ReconcileResponse,
+        value,
+        value.wait ? (limits.wait ?? 'none') : defaultTimeout,
+      );
     },
     request: async (id) => {
       try {
-        return await call('GET', `/v1/requests/${encodeURIComponent(id)}`, RequestView);
+        return await call(
+          'GET',
+          `/v1/requests/${encodeURIComponent(id)}`,
+          RequestView,
+          undefined,
+          defaultTimeout,
+        );
       } catch (error) {
         if (isKsailError(error) && error.details.code === 'request-not-found') return undefined;
         throw error;
       }
     },
     events,
-    pause: () => call('POST', '/v1/pause', PausedResponse),
-    resume: () => call('POST', '/v1/resume', PausedResponse),
-    push: async (body) => call('POST', '/v1/push', PushResponse, validated(PushBody, body)),
+    pause: () => call('POST', '/v1/pause', PausedResponse, undefined, defaultTimeout),
+    resume: () => call('POST', '/v1/resume', PausedResponse, undefined, defaultTimeout),
+    push: async (body) => {
+      const value = validated(PushBody, body);
+      // A push with wait runs as long as the daemon's publish does (its registry client bounds each request).
+      return call('POST', '/v1/push', PushResponse, value, value.wait ? 'none' : defaultTimeout);
+    },
+    // Like a push with wait: as long as the daemon's publish of the old content takes.
     rollback: async (source, body) =>
       call(
         'POST',
         `/v1/sources/${encodeURIComponent(source)}/rollback`,
         RollbackResult,
         validated(RollbackBody, body),
-        undefined,
+        'none',
       ),
   };
 };
@@ -292,9 +329,10 @@ export const createControlClient = (
 export const tryDaemonReconcile = async (
   socketPath: string,
   body: z.input<typeof ReconcileBody>,
+  limits: { wait?: CallLimit } = {},
 ): Promise<ReconcileResponse | undefined> => {
   try {
-    return await createControlClient(socketPath).reconcile(body);
+    return await createControlClient(socketPath).reconcile(body, limits);
   } catch (error) {
     if (isKsailError(error, 'daemon-not-running')) return undefined;
     throw error;

@@ -103,12 +103,41 @@ export type ReconcileBody = z.infer<typeof ReconcileBody>;
 
 export const PushBody = z.strictObject({
   sources: z.array(z.string().min(1)).default([]),
+  /** Answer with each source's publish result (`ksail-fluxd push`), rather than once the runs are scheduled. */
+  wait: z.boolean().default(false),
+  bump: z.enum(['patch', 'minor', 'major']).optional(),
+  version: z.string().min(1).optional(),
 });
 export type PushBody = z.infer<typeof PushBody>;
 
 /** `POST /v1/sources/{name}/rollback`; without a version, the one before what the cluster runs. */
 export const RollbackBody = z.strictObject({ version: z.string().min(1).optional() });
 export type RollbackBody = z.infer<typeof RollbackBody>;
+
+/** One source's answer to a push with `wait`: what the publisher returned, or its error. */
+export const PushOutcome = z.union([
+  z.object({
+    source: z.string(),
+    repository: z.string(),
+    outcome: z.enum(['pushed', 'unchanged', 'dry-run', 'dropped']),
+    version: z.string().optional(),
+    manifestDigest: z.string().optional(),
+    layerDigest: z.string(),
+    fileCount: z.number(),
+    size: z.number(),
+    elapsedMs: z.number(),
+    warnings: z.array(z.string()),
+  }),
+  z.object({ source: z.string(), error: z.string(), code: z.string() }),
+]);
+export type PushOutcome = z.infer<typeof PushOutcome>;
+
+export const PushResponse = z.object({
+  scheduled: z.array(z.string()),
+  /** With `wait`: one per scheduled source, in the same order. */
+  results: z.array(PushOutcome).optional(),
+});
+export type PushResponse = z.infer<typeof PushResponse>;
 
 export const ReconcileResponse = z.object({ requests: z.array(RequestView) });
 export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
@@ -126,8 +155,8 @@ export interface DaemonControl {
   subscribe(listener: (event: DaemonEvent) => void): () => void;
   pause(): void;
   resume(): void;
-  /** Builds now (all sources when empty); resolves when the runs have been scheduled. */
-  push(body: PushBody): Promise<{ scheduled: string[] }>;
+  /** Builds now (all sources when empty); resolves when the runs have been scheduled, or with `wait` when done. */
+  push(body: PushBody): Promise<PushResponse>;
   /** Moves the source's tag back, reconciles and waits for Flux's verdict (src/publish/rollback.ts). */
   rollback(name: string, body: RollbackBody): Promise<RollbackResult>;
 }

@@ -1,6 +1,6 @@
 import type { ResolvedSource } from '../../config/schema.js';
-import { KsailError } from '../../errors.js';
-import type { DaemonControl, DaemonStatus, SourceStatus } from './control-types.js';
+import { KsailError, describeError, isKsailError } from '../../errors.js';
+import type { DaemonControl, DaemonStatus, PushOutcome, SourceStatus } from './control-types.js';
 import type { RegistryKeeper } from '../pipeline/registry-keeper.js';
 import type { EventBus } from '../event-bus.js';
 import type { ClusterSync } from '../cluster-sync/cluster-sync.js';
@@ -31,6 +31,10 @@ const selectNames = (parts: ControlParts, requested: readonly string[]): string[
   }
   return [...new Set(requested)];
 };
+
+/** JSON has no undefined: a field that is undefined is left out rather than sent as null. */
+const withoutUndefined = <T extends object>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 
 /** The daemon's side of the control API (status, reconcile, pause, push, events). */
 export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
@@ -80,12 +84,41 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
 
   resume: () => parts.setPaused(false),
 
-  push: (body) =>
-    Promise.resolve().then(() => {
-      const names = selectNames(parts, body.sources);
-      const runtimes = parts.runtimes();
+  push: async (body) => {
+    const names = selectNames(parts, body.sources);
+    const runtimes = parts.runtimes();
+    if (body.version !== undefined && names.length !== 1) {
+      throw new KsailError(
+        'usage',
+        'an explicit version applies to exactly one source; name the source to push',
+      );
+    }
+    if (!body.wait) {
       // An explicit push runs even while paused: pausing stops reacting to saves, not the user.
       names.forEach((name) => runtimes.get(name)?.pipeline.trigger(true));
       return { scheduled: names };
-    }),
+    }
+    const request = {
+      ...(body.bump ? { bump: body.bump } : {}),
+      ...(body.version !== undefined ? { version: body.version } : {}),
+    };
+    // Through each source's pipeline, one run at a time, the same publisher as every save (issue #13).
+    const results = await Promise.all(
+      names.map(async (name): Promise<PushOutcome> => {
+        const pipeline = runtimes.get(name)?.pipeline;
+        try {
+          if (!pipeline) throw new KsailError('source-not-found', `source ${name} was removed; push again`);
+          const { source, ...rest } = await pipeline.publishNow(request);
+          return { source, ...withoutUndefined(rest) };
+        } catch (error) {
+          return {
+            source: name,
+            error: describeError(error),
+            code: isKsailError(error) ? error.code : 'internal',
+          };
+        }
+      }),
+    );
+    return { scheduled: names, results };
+  },
 });

@@ -11,9 +11,6 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 export const PausedResponse = z.object({ paused: z.boolean() });
 export type PausedResponse = z.infer<typeof PausedResponse>;
 
-export const PushResponse = z.object({ scheduled: z.array(z.string()) });
-export type PushResponse = z.infer<typeof PushResponse>;
-
 /** Error codes of the protocol itself (the daemon's KsailError codes travel as they are). */
 export type ProtocolErrorCode =
   | 'not-found'

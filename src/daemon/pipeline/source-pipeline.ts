@@ -1,10 +1,10 @@
 import type { Clock } from '../../clock.js';
 import { backoffDelay, type RetryPolicy } from '../../retry.js';
 import type { ResolvedSource } from '../../config/schema.js';
-import { describeError, isKsailError, type ErrorCode } from '../../errors.js';
+import { KsailError, describeError, isKsailError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Publisher } from '../../publish/publisher.js';
-import type { PublishResult } from '../../publish/publish-types.js';
+import type { PublishRequest, PublishResult } from '../../publish/publish-types.js';
 import type { SourceStatus } from '../control/control-types.js';
 import { createDebouncer, type Debouncer, type FireReason } from '../watch/debounce.js';
 import type { EventBus } from '../event-bus.js';
@@ -18,6 +18,7 @@ const CONTENT_ERRORS: readonly ErrorCode[] = [
   'source-empty',
   'source-not-found',
   'unsafe-path',
+  'file-name-invalid',
   'version-invalid',
   'model-invalid',
 ];
@@ -47,6 +48,19 @@ export type PipelineSnapshot = Pick<
   'lastVersion' | 'digest' | 'layerDigest' | 'pushedAt' | 'state' | 'lastError'
 >;
 
+interface Waiter {
+  request: PublishRequest;
+  resolve(result: PublishResult): void;
+  reject(error: unknown): void;
+}
+
+const requestKey = (request: PublishRequest): string => `${request.bump ?? ''}|${request.version ?? ''}`;
+
+const stopping = (source: string): KsailError =>
+  new KsailError('aborted', `the daemon is stopping or source ${source} was removed; push again`, {
+    details: { source },
+  });
+
 /**
  * One source's change handling (issue #5). File events only wake it: a quiet period with a cap batches bursts,
  * and the run decides on content (`publishSource` compares layer digests). One run at a time; anything that
@@ -72,6 +86,8 @@ export class SourcePipeline {
   private published = false;
   private lastError: string | undefined;
   private last: { version?: string; digest?: string; layerDigest?: string; pushedAt?: string } = {};
+  /** Explicit pushes (`POST /v1/push` with wait) waiting for a run that starts after they asked. */
+  private waiters: Waiter[] = [];
 
   constructor(options: PipelineOptions) {
     this.options = options;
@@ -121,8 +137,21 @@ export class SourcePipeline {
       })
       .finally(() => {
         this.running = undefined;
-        if (this.dirty) this.trigger(this.forced);
+        if (this.dirty || this.waiters.length > 0) this.trigger(this.forced || this.waiters.length > 0);
       });
+  }
+
+  /**
+   * An explicit push (`ksail-fluxd push` while the daemon runs, issue #13): resolves with the result of a run that
+   * starts after this call, so it reads the disk as it is now, through this pipeline, so that the daemon and the
+   * command never push beside each other. A failure rejects; the pipeline retries it as usual.
+   */
+  publishNow(request: PublishRequest = {}): Promise<PublishResult> {
+    if (this.closed) return Promise.reject(stopping(this.source.name));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ request, resolve, reject });
+      this.trigger(true);
+    });
   }
 
   /** After resume: run the sources that changed while paused. */
@@ -155,6 +184,7 @@ export class SourcePipeline {
     this.cancelRetry?.();
     this.cancelRetry = undefined;
     await this.running;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(stopping(this.source.name));
   }
 
   private state(): SourceStatus['state'] {
@@ -169,14 +199,21 @@ export class SourcePipeline {
     const { bus, source } = this.options;
     bus.emit('build', source.name, { path: source.absolutePath });
     this.phase = 'building';
+    const batch = this.takeBatch();
     let result: PublishResult;
     try {
-      result = await this.options.publisher.publish(source, {
-        onPushing: () => (this.phase = 'pushing'),
-        superseded: () => droppable && this.changedDuringRun,
-      });
+      result = await this.options.publisher.publish(
+        source,
+        {
+          onPushing: () => (this.phase = 'pushing'),
+          // An explicit push ships what is on disk now: the user asked for it, and is waiting.
+          superseded: () => droppable && batch.length === 0 && this.changedDuringRun,
+        },
+        batch[0]?.request,
+      );
     } catch (error) {
       this.fail(error);
+      batch.forEach((waiter) => waiter.reject(error));
       return;
     }
     if (result.outcome === 'dropped') {
@@ -184,6 +221,7 @@ export class SourcePipeline {
       bus.emit('dropped', source.name, { layerDigest: result.layerDigest, elapsedMs: result.elapsedMs });
       return;
     }
+    batch.forEach((waiter) => waiter.resolve(result));
     this.retryAttempt = 0;
     this.lastError = undefined;
     const data = {
@@ -215,6 +253,18 @@ export class SourcePipeline {
     const first = !this.published;
     this.published = true;
     this.options.onPublished(result, first);
+  }
+
+  /**
+   * The waiters this run answers: the first, and every following one that asks for the same thing (plain pushes
+   * share one run; a `--bump` or `--version` gets a run of its own).
+   */
+  private takeBatch(): Waiter[] {
+    const [first] = this.waiters;
+    if (!first) return [];
+    const key = requestKey(first.request);
+    const count = this.waiters.findIndex((waiter) => requestKey(waiter.request) !== key);
+    return this.waiters.splice(0, count < 0 ? this.waiters.length : count);
   }
 
   private fail(error: unknown): void {

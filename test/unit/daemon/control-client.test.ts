@@ -145,6 +145,22 @@ describe('control client', () => {
     });
   });
 
+  it('waits for a reconcile with wait beyond the plain-call limit, up to the limit the caller sets (issue #13)', async () => {
+    const answer = JSON.stringify({ requests: [] });
+    // The plain-call limit is 50 ms; the daemon answers the waiting reconcile after 300 ms.
+    const slow = await startCanned(200, answer, 300);
+    await expect(
+      createControlClient(slow, { timeoutMs: 50 }).reconcile({ sources: [], wait: true }),
+    ).resolves.toEqual({ requests: [] });
+    await closers.pop()?.();
+
+    const silent = await startCanned(200, answer, 5_000);
+    const limit = { ms: 100, error: () => new KsailError('reconcile-timeout', 'the wait limit ended it') };
+    await expect(
+      createControlClient(silent).reconcile({ sources: [], wait: true }, { wait: limit }),
+    ).rejects.toMatchObject({ code: 'reconcile-timeout', message: 'the wait limit ended it' });
+  });
+
   it('reports daemon-not-running for a missing socket and tryDaemonReconcile returns undefined', async () => {
     const socketPath = join(dir, 'absent.sock');
     await expect(createControlClient(socketPath).status()).rejects.toMatchObject({

@@ -105,7 +105,10 @@ describe('control server endpoints', () => {
     expect((await postJson(socketPath, '/v1/push', { sources: ['api'] })).json).toEqual({
       scheduled: ['api'],
     });
-    expect(fake.pushCalls).toEqual([{ sources: [] }, { sources: ['api'] }]);
+    expect(fake.pushCalls).toEqual([
+      { sources: [], wait: false },
+      { sources: ['api'], wait: false },
+    ]);
   });
 
   it('answers unknown paths with 404 and wrong methods with 405 and Allow', async () => {

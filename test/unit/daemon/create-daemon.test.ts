@@ -187,10 +187,12 @@ describe('createDaemon', () => {
 
   it('push runs the named sources, and rejects unknown ones', async () => {
     const { publisher, daemon } = await start(['app', 'infra']);
-    await expect(daemon.control.push({ sources: ['app'] })).resolves.toEqual({ scheduled: ['app'] });
+    await expect(daemon.control.push({ sources: ['app'], wait: false })).resolves.toEqual({
+      scheduled: ['app'],
+    });
     await vi.advanceTimersByTimeAsync(0);
     expect(publisher.calls.slice(2)).toEqual(['app']);
-    await expect(daemon.control.push({ sources: ['nope'] })).rejects.toMatchObject({
+    await expect(daemon.control.push({ sources: ['nope'], wait: false })).rejects.toMatchObject({
       code: 'source-not-found',
     });
     await expect(daemon.control.reconcile({ sources: ['nope'], wait: false })).rejects.toMatchObject({
