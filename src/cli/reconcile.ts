@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ResolvedConfig } from '../config/schema.js';
 import { KsailError } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import type { RequestView } from '../daemon/control/control-types.js';
@@ -39,10 +40,11 @@ export const registerReconcileCommand: CommandRegistrar = (program, context) => 
           import('../daemon/control/control-client.js'),
           import('../daemon/control/socket-path.js'),
         ]);
-        const viaDaemon = await tryDaemonReconcile(resolveSocketPath(config, context.env), {
-          sources: names,
-          wait: options.wait ?? false,
-        });
+        const viaDaemon = await tryDaemonReconcile(
+          resolveSocketPath(config, context.env),
+          { sources: names, wait: options.wait ?? false },
+          { wait: daemonWaitLimit(config, names) },
+        );
         if (viaDaemon) {
           // The daemon runs requests with its own flux.reconcileTimeout; say so rather than ignore the flag.
           if (timeoutMs !== undefined) {
@@ -86,6 +88,34 @@ export const registerReconcileCommand: CommandRegistrar = (program, context) => 
       }
     });
 };
+
+/** What the daemon may need beyond its own limit to answer: queueing, and the answer's way back. */
+export const WAIT_MARGIN_MS = 30_000;
+
+/**
+ * How long `--wait` waits for the daemon (issue #13): its flux.reconcileTimeout for each round of
+ * flux.concurrency sources, plus a margin. The daemon ends a request at its own limit and says so; this limit
+ * only ends a wait whose answer never comes, and says that it was this one.
+ */
+export const daemonWaitLimit = (
+  config: ResolvedConfig,
+  names: readonly string[],
+): { ms: number; error: () => KsailError } => {
+  const count = names.length > 0 ? names.length : Math.max(1, config.sources.length);
+  const rounds = Math.ceil(count / Math.max(1, config.flux.concurrency));
+  const ms = config.flux.reconcileTimeoutMs * rounds + WAIT_MARGIN_MS;
+  return {
+    ms,
+    error: () =>
+      new KsailError(
+        'reconcile-timeout',
+        `stopped waiting for the daemon after ${formatSeconds(ms)} (flux.reconcileTimeout ${config.flux.reconcileTimeout}${rounds > 1 ? ` for each of ${rounds} rounds of flux.concurrency ${config.flux.concurrency}` : ''}, plus ${formatSeconds(WAIT_MARGIN_MS)}); the request goes on in the daemon: follow it with "ksail-fluxd status"`,
+        { details: { limitMs: ms, limit: 'client' } },
+      ),
+  };
+};
+
+const formatSeconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
 
 const parseTimeout = (value: string): number => {
   try {
