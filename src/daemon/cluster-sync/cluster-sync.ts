@@ -42,7 +42,7 @@ export const CLUSTER_SYNC_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 30_000 };
 export class ClusterSync {
   private readonly syncs = new Map<string, SourceSync>();
   private readonly table: RequestTable;
-  private readonly health = new ClusterHealth();
+  private readonly health: ClusterHealth;
   private readonly stop = new AbortController();
   private readonly context: SyncContext;
   private current: ReconcileMode;
@@ -52,6 +52,12 @@ export class ClusterSync {
   constructor(options: ClusterSyncOptions) {
     this.current = options.mode;
     this.flux = options.flux;
+    const { flux } = options;
+    this.health = new ClusterHealth({
+      clock: options.clock,
+      logger: options.logger,
+      ...(flux.probe ? { probe: () => flux.probe?.() ?? Promise.resolve() } : {}),
+    });
     this.table = new RequestTable({
       namespace: options.namespace,
       clock: options.clock,

@@ -55,6 +55,11 @@ export interface FluxDriver {
     version: string | undefined,
     signal?: AbortSignal,
   ): Promise<RollbackResult>;
+  /**
+   * A short read of the API server (the Flux namespace, with the 3 s probe timeout); throws
+   * `cluster-unreachable` when it does not answer. Status uses it while other calls retry (issue #13).
+   */
+  probe?(): Promise<void>;
   /** Stops open watches. */
   close?(): void;
 }

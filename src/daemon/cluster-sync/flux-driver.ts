@@ -137,6 +137,10 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
       );
     },
 
+    probe: async () => {
+      await kube().namespaceExists(namespace);
+    },
+
     close: () => adapter?.close(),
   };
 };

@@ -226,9 +226,9 @@ export class SourceSync {
         keepRollback: write.keepRollback,
       };
       if (write.ensure) {
-        const result = await flux.ensureResources(this.source, write.version, options);
+        const result = await health.track(() => flux.ensureResources(this.source, write.version, options));
         rolledBack = result?.rolledBack;
-      } else await flux.patchTag(this.source, write.version, options);
+      } else await health.track(() => flux.patchTag(this.source, write.version, options));
     } catch (error) {
       await this.writeFailed(write, error);
       return;
@@ -287,7 +287,7 @@ export class SourceSync {
     }
     table.started(entry);
     try {
-      const results = await flux.reconcile(entry.request, signal);
+      const results = await health.track(() => flux.reconcile(entry.request, signal));
       health.markReachable();
       table.finish(entry, results, undefined);
     } catch (error) {
