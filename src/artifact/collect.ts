@@ -76,12 +76,55 @@ const errorCode = (error: unknown): string | undefined =>
 /** Editors replace files while we read: a path that disappears is skipped, the next save packs it. */
 const VANISHED = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
-/** Go's filepath.Walk order: names compared as UTF-8 bytes (JS string order differs beyond the BMP). */
-const sortBytewise = (dirents: Dirent[]): Dirent[] =>
-  dirents
-    .map((dirent) => ({ dirent, key: Buffer.from(dirent.name) }))
-    .sort((a, b) => Buffer.compare(a.key, b.key))
-    .map(({ dirent }) => dirent);
+/** A directory entry read as bytes (issue #13): `name` is its UTF-8 text, undefined when the bytes are not UTF-8. */
+interface NamedDirent {
+  dirent: Dirent<Buffer>;
+  raw: Buffer;
+  name: string | undefined;
+}
+
+const named = (dirent: Dirent<Buffer>): NamedDirent => {
+  const raw = dirent.name;
+  const text = raw.toString('utf8');
+  // Node replaces invalid sequences with U+FFFD, so the text encodes back to other bytes exactly when they were not UTF-8.
+  return { dirent, raw, name: Buffer.from(text).equals(raw) ? text : undefined };
+};
+
+/** Go's filepath.Walk order: names compared as bytes (JS string order differs beyond the BMP). */
+const sortBytewise = (dirents: NamedDirent[]): NamedDirent[] =>
+  [...dirents].sort((a, b) => Buffer.compare(a.raw, b.raw));
+
+/** A name for messages: valid UTF-8 as it is, every other byte as \xNN, control characters escaped. */
+export const escapeName = (raw: Buffer): string => {
+  let out = '';
+  for (let index = 0; index < raw.length;) {
+    const lead = raw[index] ?? 0;
+    const length = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+    const piece = length > 0 ? raw.subarray(index, index + length) : undefined;
+    const text = piece?.length === length ? piece.toString('utf8') : undefined;
+    if (piece && text !== undefined && Buffer.from(text).equals(piece)) {
+      out += JSON.stringify(text).slice(1, -1);
+      index += length;
+    } else {
+      out += `\\x${lead.toString(16).padStart(2, '0')}`;
+      index += 1;
+    }
+  }
+  return out;
+};
+
+/**
+ * Flux artifacts hold UTF-8 names (the tar writer encodes names as UTF-8, so other bytes cannot be packed as
+ * they are); skipping the file would drop content, so the build fails and says which file and what to do.
+ */
+const invalidName = (root: string, directory: string, raw: Buffer): KsailError => {
+  const shown = directory === '' ? escapeName(raw) : `${directory}/${escapeName(raw)}`;
+  return new KsailError(
+    'file-name-invalid',
+    `cannot pack ${join(root, shown)}: its name is not valid UTF-8, and artifact entry names must be; rename it (for example with convmv -f latin1 -t utf8) or add it to the source's ignore patterns`,
+    { details: { path: join(root, shown), bytes: raw.toString('hex') } },
+  );
+};
 
 export const assertSourceDirectory = async (sourceDir: string): Promise<string> => {
   const absolute = resolve(sourceDir);
@@ -169,9 +212,12 @@ export const collectSource = async (options: CollectOptions): Promise<CollectedS
 
   const walk = async (directory: string): Promise<Node> => {
     const absolute = directory === '' ? root : join(root, directory);
-    let dirents: Dirent[];
+    let dirents: NamedDirent[];
     try {
-      dirents = await limit(() => readdir(absolute, { withFileTypes: true }));
+      // As bytes: a name that is not UTF-8 would otherwise come back mangled and fail to open as "vanished".
+      dirents = (await limit(() => readdir(absolute, { withFileTypes: true, encoding: 'buffer' }))).map(
+        named,
+      );
     } catch (error) {
       const code = errorCode(error);
       if (directory !== '' && code !== undefined && VANISHED.has(code)) {
@@ -181,7 +227,7 @@ export const collectSource = async (options: CollectOptions): Promise<CollectedS
     }
     // Its own .sourceignore applies to this directory's entries, so load it before deciding any of them.
     let sourceIgnore: Buffer | undefined;
-    if (dirents.some((dirent) => dirent.name === SOURCE_IGNORE_FILE && dirent.isFile())) {
+    if (dirents.some(({ dirent, name }) => name === SOURCE_IGNORE_FILE && dirent.isFile())) {
       const file = join(absolute, SOURCE_IGNORE_FILE);
       sourceIgnore = await limit(() => readFile(file)).catch((error: unknown) => {
         const code = errorCode(error);
@@ -190,8 +236,10 @@ export const collectSource = async (options: CollectOptions): Promise<CollectedS
       });
       if (sourceIgnore) matcher.addSourceIgnore(directory, sourceIgnore.toString('utf8'));
     }
-    const nodes = sortBytewise(dirents).map(async (dirent): Promise<Node> => {
-      const path = directory === '' ? dirent.name : `${directory}/${dirent.name}`;
+    const nodes = sortBytewise(dirents).map(async ({ dirent, raw, name }): Promise<Node> => {
+      // A name that is not UTF-8 is matched against the ignore rules as decoded (U+FFFD for the bad bytes).
+      const text = name ?? raw.toString('utf8');
+      const path = directory === '' ? text : `${directory}/${text}`;
       const isDirectory = dirent.isDirectory();
       // Ignore rules first: a symlink the user excluded deserves no warning.
       const verdict = matcher.decide(path, isDirectory);
@@ -204,10 +252,10 @@ export const collectSource = async (options: CollectOptions): Promise<CollectedS
       if (!isDirectory && !dirent.isFile()) {
         return { type: 'skipped', skipped: { path, isDirectory, reason: 'special' } };
       }
+      if (name === undefined) throw invalidName(root, directory, raw);
       if (isDirectory) return walk(path);
       // The .sourceignore is packed like any file (as Flux does); reuse the bytes read above.
-      if (dirent.name === SOURCE_IGNORE_FILE && sourceIgnore)
-        return { type: 'file', path, content: sourceIgnore };
+      if (name === SOURCE_IGNORE_FILE && sourceIgnore) return { type: 'file', path, content: sourceIgnore };
       return readEntry(path);
     });
     return { type: 'tree', path: directory, nodes: await Promise.all(nodes) };
