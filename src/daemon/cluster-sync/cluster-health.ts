@@ -56,7 +56,7 @@ export class ClusterHealth {
     if (!options?.probe) return operation();
     const done = new AbortController();
     const probing = this.probeWhile(options, done.signal).catch((error: unknown) => {
-      options.logger?.debug('cluster probe stopped', { error: describeError(error) });
+      options.logger?.debug('cluster probe failed', { error: describeError(error) });
     });
     try {
       return await operation();
@@ -69,7 +69,9 @@ export class ClusterHealth {
   private async probeWhile(options: ClusterHealthOptions, done: AbortSignal): Promise<void> {
     const { clock, probe } = options;
     if (!probe) return;
-    await clock.sleep(options.probeDelayMs ?? 500, done);
+    // A sleep ended by `done` is the normal end of a quick operation, not a failure.
+    const pause = (ms: number) => clock.sleep(ms, done).catch(() => undefined);
+    await pause(options.probeDelayMs ?? 500);
     while (!done.aborted) {
       try {
         await probe();
@@ -78,7 +80,7 @@ export class ClusterHealth {
       } catch (error) {
         if (!done.aborted && isKsailError(error, 'cluster-unreachable')) this.markUnreachable(error);
       }
-      await clock.sleep(options.probeIntervalMs ?? 2_000, done);
+      await pause(options.probeIntervalMs ?? 2_000);
     }
   }
 
