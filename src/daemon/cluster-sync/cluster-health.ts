@@ -13,7 +13,7 @@ export interface ClusterHealthOptions {
   probe?: () => Promise<void>;
   /** How long an operation may run before the first probe; default 500 ms, so quick writes cost nothing. */
   probeDelayMs?: number;
-  /** Pause between probes while the operation still runs; default 2 s. */
+  /** Pause between probes while an operation still runs; default 1 s (with the 3 s timeout: within 4 s). */
   probeIntervalMs?: number;
 }
 
@@ -21,20 +21,26 @@ export interface ClusterHealthOptions {
  * Whether the cluster answered the last call; shown in status and used to tell "down" from "broken".
  *
  * A tag write retries each request for up to its 10 s timeout, six times, so a hung API server would look
- * healthy for a minute if only the write's outcome counted (issue #13). While a cluster operation runs, a short
- * probe beside it reports a hung or unreachable server within about 4 s (500 ms + the 3 s probe timeout), as the
- * CLI does; the operation itself goes on retrying and nothing it carries is lost.
+ * healthy for a minute if only the write's outcome counted (issue #13). While cluster operations run, a short
+ * probe beside them (one a second, each with the 3 s timeout) reports a hung or unreachable server within about
+ * 4 s, as the CLI does; the operations go on retrying and nothing they carry is lost.
  */
 export class ClusterHealth {
   reachable = true;
   lastError: string | undefined;
   private readonly options: ClusterHealthOptions | undefined;
+  /** Cluster operations in flight; the probe runs while there is one. */
+  private active = 0;
+  private idle: AbortController | undefined;
+  /** Counts answers from the cluster, so a probe that failed before an answer arrived is not believed. */
+  private answeredAt = 0;
 
   constructor(options?: ClusterHealthOptions) {
     this.options = options;
   }
 
   markReachable(): void {
+    this.answeredAt += 1;
     this.reachable = true;
     this.lastError = undefined;
   }
@@ -46,41 +52,52 @@ export class ClusterHealth {
 
   /** A failure that is not about reachability (RBAC, Flux missing): the cluster answered. */
   markFailed(error: unknown): void {
+    this.answeredAt += 1;
     this.reachable = true;
     this.lastError = describeError(error);
   }
 
-  /** Runs a cluster operation with the probe beside it (see the class comment). */
+  /**
+   * Runs a cluster operation with the probe beside it (see the class comment). One probe loop serves every
+   * operation in flight, so a write that follows a reconcile does not start the count again.
+   */
   async track<T>(operation: () => Promise<T>): Promise<T> {
     const options = this.options;
     if (!options?.probe) return operation();
-    const done = new AbortController();
-    const probing = this.probeWhile(options, done.signal).catch((error: unknown) => {
-      options.logger?.debug('cluster probe failed', { error: describeError(error) });
-    });
+    this.active += 1;
+    if (this.active === 1) {
+      const idle = new AbortController();
+      this.idle = idle;
+      this.probeWhile(options, idle.signal).catch((error: unknown) => {
+        options.logger?.debug('cluster probe failed', { error: describeError(error) });
+      });
+    }
     try {
       return await operation();
     } finally {
-      done.abort();
-      await probing;
+      this.active -= 1;
+      if (this.active === 0) this.idle?.abort();
     }
   }
 
-  private async probeWhile(options: ClusterHealthOptions, done: AbortSignal): Promise<void> {
+  private async probeWhile(options: ClusterHealthOptions, idle: AbortSignal): Promise<void> {
     const { clock, probe } = options;
     if (!probe) return;
-    // A sleep ended by `done` is the normal end of a quick operation, not a failure.
-    const pause = (ms: number) => clock.sleep(ms, done).catch(() => undefined);
+    // A sleep ended because nothing is in flight any more is the normal end, not a failure.
+    const pause = (ms: number) => clock.sleep(ms, idle).catch(() => undefined);
     await pause(options.probeDelayMs ?? 500);
-    while (!done.aborted) {
+    while (!idle.aborted) {
+      const started = this.answeredAt;
       try {
         await probe();
-        // The server answers again; what the operation reports next decides lastError.
-        if (!done.aborted) this.reachable = true;
+        // The server answers again; what the operations report next decides lastError.
+        this.reachable = true;
       } catch (error) {
-        if (!done.aborted && isKsailError(error, 'cluster-unreachable')) this.markUnreachable(error);
+        // Unless an operation got an answer meanwhile, the failed probe is the news, even if the operation ended.
+        if (this.answeredAt === started && isKsailError(error, 'cluster-unreachable'))
+          this.markUnreachable(error);
       }
-      await pause(options.probeIntervalMs ?? 2_000);
+      await pause(options.probeIntervalMs ?? 1_000);
     }
   }
 
