@@ -221,7 +221,6 @@ export class SourcePipeline {
       bus.emit('dropped', source.name, { layerDigest: result.layerDigest, elapsedMs: result.elapsedMs });
       return;
     }
-    batch.forEach((waiter) => waiter.resolve(result));
     this.retryAttempt = 0;
     this.lastError = undefined;
     const data = {
@@ -253,6 +252,8 @@ export class SourcePipeline {
     const first = !this.published;
     this.published = true;
     this.options.onPublished(result, first);
+    // After status and the cluster sync know the result, so a `status` right after `push` agrees with it.
+    batch.forEach((waiter) => waiter.resolve(result));
   }
 
   /**
