@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import Dockerode from 'dockerode';
+import { createDockerodeEngine } from '../../src/registry/runtime/dockerode-engine.js';
 import { systemClock } from '../../src/clock.js';
 import { Config, type ResolvedConfig } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/logger.js';
@@ -36,7 +36,7 @@ export const testDeps = (
   logger: createSilentLogger(),
   clock: systemClock,
   env,
-  docker: new Dockerode(),
+  docker: createDockerodeEngine(systemClock),
   labels: { [TEST_LABEL]: 'true' },
   ...extra,
 });

@@ -1,5 +1,4 @@
 import { mkdir, rm } from 'node:fs/promises';
-import type Dockerode from 'dockerode';
 import type { Clock } from '../../clock.js';
 import { describeError, KsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -7,17 +6,15 @@ import type { OCIRegistry } from '../../model/oci-registry.js';
 import {
   containerDifferences,
   containerSpec,
-  dockerError,
   ensureImage,
   findPortHolder,
-  isNotFound,
   isPortConflict,
   nonLoopbackBindings,
   ownerOf,
   refuseNonLoopback,
   volumeIsOurs,
 } from './docker-container.js';
-import { containerLogTail, execInContainer } from './docker-exec.js';
+import type { ContainerInfo, DockerEngine } from './docker-engine.js';
 import {
   directoryBytes,
   gcFailedError,
@@ -27,7 +24,7 @@ import {
   waitForHealthy,
 } from './probe.js';
 import { liveRegistryPid, processPaths } from './process-files.js';
-import { DiskUsage, dockerState, networksOf } from './docker-state.js';
+import { dockerState } from './docker-state.js';
 import {
   createdByUs,
   labelsFor,
@@ -38,7 +35,7 @@ import {
 import type { DownOptions, DownResult, RegistryRuntime, RegistryState, UpOptions } from './types.js';
 
 export interface DockerRuntimeDeps {
-  docker: Dockerode;
+  docker: DockerEngine;
   logger: Logger;
   clock: Clock;
   fetch?: typeof fetch;
@@ -55,16 +52,7 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
   const { docker, logger, clock } = deps;
   const healthTimeoutMs = deps.healthTimeoutMs ?? 15_000;
   const storage = registryStorage(settings);
-  const container = (): Dockerode.Container => docker.getContainer(settings.name);
-
-  const inspectContainer = async (): Promise<Dockerode.ContainerInspectInfo | undefined> => {
-    try {
-      return await container().inspect();
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw dockerError(error);
-    }
-  };
+  const inspectContainer = (): Promise<ContainerInfo | undefined> => docker.inspectContainer(settings.name);
 
   const inspect = async (): Promise<RegistryState> => {
     // In parallel: this is the fast path of ensureRegistry, run before every push.
@@ -100,20 +88,15 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
 
   const start = async (id: string, created: boolean): Promise<void> => {
     try {
-      await docker.getContainer(id).start();
+      await docker.startContainer(id);
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 304) return; // already running
       // A container we just created must not linger half-made; an adopted one is the user's to keep.
-      if (created)
-        await docker
-          .getContainer(id)
-          .remove({ force: true })
-          .catch(() => undefined);
+      if (created) await docker.removeContainer(id, { force: true }).catch(() => undefined);
       if (isPortConflict(error)) {
         const holder = await findPortHolder(docker, settings.port, id);
         throw portTakenError(settings.port, holder ? { container: holder } : undefined, error);
       }
-      throw dockerError(error);
+      throw error;
     }
   };
 
@@ -122,36 +105,21 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
       await mkdir(settings.dataPath, { recursive: true });
       return;
     }
-    try {
-      await docker.getVolume(settings.volumeName).inspect();
-    } catch (error) {
-      if (!isNotFound(error)) throw dockerError(error);
-      await docker.createVolume({ Name: settings.volumeName, Labels: labelsFor(settings, deps.labels) });
-    }
+    if (await docker.volumeExists(settings.volumeName)) return;
+    await docker.createVolume(settings.volumeName, labelsFor(settings, deps.labels));
   };
 
-  const connectNetwork = async (
-    id: string,
-    info: Dockerode.ContainerInspectInfo | undefined,
-  ): Promise<void> => {
+  const connectNetwork = async (id: string, info: ContainerInfo | undefined): Promise<void> => {
     const name = settings.network;
-    if (!name || (info && networksOf(info).includes(name))) return;
-    const network = docker.getNetwork(name);
-    try {
-      await network.inspect();
-    } catch (error) {
-      if (!isNotFound(error)) throw dockerError(error);
+    if (!name || info?.networks.includes(name)) return;
+    if (!(await docker.networkExists(name))) {
       throw new KsailError(
         'network-not-found',
         `Docker network ${name} (cluster.network) does not exist; create the cluster first (kind and k3d create its network), or fix cluster.network in the config`,
         { details: { network: name } },
       );
     }
-    try {
-      await network.connect({ Container: id });
-    } catch (error) {
-      if (!/already exists/i.test(describeError(error))) throw dockerError(error);
-    }
+    await docker.connectNetwork(name, id);
     logger.info('registry connected to cluster network', { container: settings.name, network: name });
   };
 
@@ -163,19 +131,19 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
       what: `container ${settings.name}`,
       hint: `see \`docker logs ${settings.name}\``,
       check: async () => {
-        const state = (await docker.getContainer(id).inspect()).State;
-        if (state.Running || state.Restarting) return;
-        const tail = await containerLogTail(docker.getContainer(id));
+        const state = await docker.inspectContainer(id);
+        if (state?.running || state?.restarting) return;
+        const tail = await docker.logTail(id, 10);
         throw new KsailError(
           'registry-unreachable',
-          `container ${settings.name} exited with code ${state.ExitCode} while starting${tail ? `: ${tail}` : ''}; see \`docker logs ${settings.name}\``,
+          `container ${settings.name} exited with code ${state?.exitCode ?? 'unknown'} while starting${tail ? `: ${tail}` : ''}; see \`docker logs ${settings.name}\``,
         );
       },
     });
 
   const up = async (options: UpOptions = {}): Promise<OCIRegistry> => {
     let info = await inspectContainer();
-    if (info && options.recreate && !createdByUs(info.Config.Labels)) {
+    if (info && options.recreate && !createdByUs(info.labels)) {
       throw new KsailError(
         'registry-mismatch',
         `container ${settings.name} was not created by ksail-fluxd (${ownerOf(info)}), so ksail-fluxd does not recreate it; change it with the tool that made it, or set registry.name to a registry of ksail-fluxd's own`,
@@ -185,13 +153,13 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
     if (info && options.recreate) {
       // Make sure the replacement can start before removing what exists.
       await ensureImage(docker, settings.image, options.onProgress);
-      await docker.getContainer(info.Id).remove({ force: true, v: false });
+      await docker.removeContainer(info.id, { force: true });
       logger.info('registry container removed for recreation', { container: settings.name });
       info = undefined;
     }
     let id: string;
     if (info) {
-      const adopted = !createdByUs(info.Config.Labels);
+      const adopted = !createdByUs(info.labels);
       refuseNonLoopback(info, settings.name, adopted);
       const differences = await containerDifferences(docker, info, settings);
       if (differences.length > 0 && adopted) {
@@ -208,23 +176,22 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
           { details: { differences } },
         );
       }
-      id = info.Id;
-      if (!info.State.Running) {
+      id = info.id;
+      if (!info.running) {
         await preflightPort(id);
         await start(id, false);
         logger.info('registry container started', { container: settings.name });
       } else {
         logger.debug('registry container adopted', {
           container: settings.name,
-          createdByUs: createdByUs(info.Config.Labels),
+          createdByUs: createdByUs(info.labels),
         });
       }
     } else {
       await ensureImage(docker, settings.image, options.onProgress);
       await ensureStorage();
       await preflightPort();
-      const created = await docker.createContainer(containerSpec(settings, labelsFor(settings, deps.labels)));
-      id = created.id;
+      id = await docker.createContainer(containerSpec(settings, labelsFor(settings, deps.labels)));
       await start(id, true);
       logger.info('registry container created', {
         container: settings.name,
@@ -239,7 +206,7 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
 
   const down = async (options: DownOptions = {}): Promise<DownResult> => {
     const info = await inspectContainer();
-    if (info && !createdByUs(info.Config.Labels)) {
+    if (info && !createdByUs(info.labels)) {
       // Adopted (KSail's registry): it is its owner's to stop, and its volume with it.
       return {
         removed: false,
@@ -255,27 +222,15 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
       );
     }
     if (info) {
-      await docker
-        .getContainer(info.Id)
-        .stop({ t: 5 })
-        .catch((error: unknown) => {
-          if ((error as { statusCode?: number }).statusCode !== 304) throw dockerError(error);
-        });
-      await docker.getContainer(info.Id).remove({ v: false });
+      await docker.stopContainer(info.id, 5);
+      await docker.removeContainer(info.id, { force: false });
       logger.info('registry container removed', { container: settings.name });
     }
     const where = settings.dataPath ? `data directory ${settings.dataPath}` : `volume ${settings.volumeName}`;
     let volumeDeleted = false;
     if (options.deleteVolume) {
       if (settings.dataPath) await rm(settings.dataPath, { recursive: true, force: true });
-      else {
-        await docker
-          .getVolume(settings.volumeName)
-          .remove()
-          .catch((error: unknown) => {
-            if (!isNotFound(error)) throw dockerError(error);
-          });
-      }
+      else await docker.removeVolume(settings.volumeName);
       volumeDeleted = true;
     }
     const removed = info ? `removed container ${settings.name}` : `no container ${settings.name} to remove`;
@@ -290,33 +245,30 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
 
   const garbageCollect = async (): Promise<{ output: string }> => {
     const info = await inspectContainer();
-    if (!info?.State.Running) {
+    if (!info?.running) {
       throw new KsailError(
         'registry-unreachable',
         `container ${settings.name} is not running, so garbage collection cannot run in it; run \`ksail-fluxd registry up\` first`,
       );
     }
-    const configPath =
-      [...(info.Config.Cmd ?? [])].reverse().find((arg) => /\.ya?ml$/.test(arg)) ?? DEFAULT_CONFIG;
-    const ctr = docker.getContainer(info.Id);
-    const { exitCode, output } = await execInContainer(
-      ctr,
-      [REGISTRY_BINARY, 'garbage-collect', '--delete-untagged', configPath],
-      clock,
-    );
+    const configPath = [...info.cmd].reverse().find((arg) => /\.ya?ml$/.test(arg)) ?? DEFAULT_CONFIG;
+    const { exitCode, output } = await docker.exec(info.id, [
+      REGISTRY_BINARY,
+      'garbage-collect',
+      '--delete-untagged',
+      configPath,
+    ]);
     if (exitCode !== 0) throw gcFailedError(`in container ${settings.name}`, exitCode, output);
     // The registry caches blob descriptors in memory: restart it so it stops claiming deleted blobs exist.
-    await ctr.restart({ t: 5 });
-    await waitHealthy(info.Id);
+    await docker.restartContainer(info.id, 5);
+    await waitHealthy(info.id);
     return { output };
   };
 
   const storageBytes = async (): Promise<number | undefined> => {
     try {
       if (settings.dataPath) return await directoryBytes(settings.dataPath);
-      const usage = DiskUsage.parse(await docker.df());
-      const size = usage.Volumes?.find((v) => v.Name === settings.volumeName)?.UsageData?.Size;
-      return size === undefined || size < 0 ? undefined : size;
+      return await docker.volumeBytes(settings.volumeName);
     } catch (error) {
       logger.debug('registry storage size unknown', { error: describeError(error) });
       return undefined;

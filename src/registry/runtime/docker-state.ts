@@ -1,20 +1,8 @@
-import type Dockerode from 'dockerode';
-import { z } from 'zod';
 import type { OCIRegistry, RegistryStorage } from '../../model/oci-registry.js';
+import type { ContainerInfo } from './docker-engine.js';
 import { probeUrl } from './probe.js';
 import { createdByUs, registryEntity, type RegistrySettings } from './settings.js';
 import type { RegistryState } from './types.js';
-
-export const networksOf = (info: Dockerode.ContainerInspectInfo): string[] =>
-  Object.keys(info.NetworkSettings.Networks ?? {});
-
-/** The slice of `GET /system/df` we read: volume sizes (-1 while Docker has not computed them). */
-export const DiskUsage = z.object({
-  Volumes: z
-    .array(z.object({ Name: z.string(), UsageData: z.object({ Size: z.number() }).nullish() }))
-    .nullish(),
-});
-export type DiskUsage = z.infer<typeof DiskUsage>;
 
 /**
  * The data-model status of an existing container: differences from the config are an Error (so `up` refuses),
@@ -24,7 +12,7 @@ export type DiskUsage = z.infer<typeof DiskUsage>;
 export const dockerState = (input: {
   settings: RegistrySettings;
   storage: RegistryStorage;
-  info: Dockerode.ContainerInspectInfo;
+  info: ContainerInfo;
   healthy: boolean;
   differences: string[];
   now: number;
@@ -32,8 +20,7 @@ export const dockerState = (input: {
 }): RegistryState => {
   const { settings, info, differences } = input;
   const name = settings.name;
-  const network =
-    settings.network && networksOf(info).includes(settings.network) ? settings.network : undefined;
+  const network = settings.network && info.networks.includes(settings.network) ? settings.network : undefined;
   const entity = (status: OCIRegistry['status'], lastError?: string): OCIRegistry =>
     registryEntity(settings, input.storage, status, network, lastError);
   let registry: OCIRegistry;
@@ -42,18 +29,18 @@ export const dockerState = (input: {
       'Error',
       `container ${name} differs from the config: ${differences.join(', ')}; run \`ksail-fluxd registry up --recreate\``,
     );
-  } else if (info.State.Running && input.healthy) {
+  } else if (info.running && input.healthy) {
     registry = entity('Running');
-  } else if (info.State.Running || info.State.Restarting) {
+  } else if (info.running || info.restarting) {
     registry =
-      input.now - Date.parse(info.State.StartedAt) < input.healthTimeoutMs
+      input.now - Date.parse(info.startedAt) < input.healthTimeoutMs
         ? entity('Provisioning')
         : entity(
             'Error',
             `container ${name} runs but ${probeUrl(settings.port)} does not answer; see \`docker logs ${name}\``,
           );
-  } else if (info.State.Error || info.State.OOMKilled) {
-    registry = entity('Error', `container ${name} stopped: ${info.State.Error || 'out of memory'}`);
+  } else if (info.error || info.oomKilled) {
+    registry = entity('Error', `container ${name} stopped: ${info.error || 'out of memory'}`);
   } else {
     registry = entity('NotProvisioned');
   }
@@ -61,13 +48,13 @@ export const dockerState = (input: {
     runtime: 'docker',
     registry,
     container: {
-      id: info.Id,
+      id: info.id,
       name,
-      image: info.Config.Image,
-      state: info.State.Status,
-      networks: networksOf(info),
-      labels: Object.entries(info.Config.Labels ?? {}).map(([k, v]) => `${k}=${v}`),
-      adopted: !createdByUs(info.Config.Labels),
+      image: info.image,
+      state: info.status,
+      networks: info.networks,
+      labels: Object.entries(info.labels).map(([k, v]) => `${k}=${v}`),
+      adopted: !createdByUs(info.labels),
     },
     differences,
     ready: registry.status === 'Running' && (!settings.network || network !== undefined),

@@ -1,11 +1,11 @@
 import { access, constants } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import type Dockerode from 'dockerode';
 import type { Clock } from '../../clock.js';
 import type { ResolvedConfig } from '../../config/schema.js';
 import { describeError, KsailError } from '../../errors.js';
+import type { DockerEngine } from './docker-engine.js';
 import { createDockerRuntime } from './docker-runtime.js';
+import { createDockerodeEngine } from './dockerode-engine.js';
 import { createExternalRuntime } from './external-runtime.js';
 import { createProcessRuntime } from './process-runtime.js';
 import { liveRegistryPid, processPaths } from './process-files.js';
@@ -13,15 +13,6 @@ import { registrySettings } from './settings.js';
 import type { RegistryRuntime, RuntimeDeps } from './types.js';
 
 export type * from './types.js';
-
-/**
- * dockerode (with docker-modem and ssh2, whose WebAssembly module reserves 16 MB) costs about 25 MB of RSS and
- * 150 ms to load, so it is loaded only when a Docker runtime is really built, not by every command and daemon.
- */
-const newDockerode = (): Dockerode => {
-  const Client = createRequire(import.meta.url)('dockerode') as typeof Dockerode;
-  return new Client();
-};
 
 /** Binaries of the distribution registry, in preference order (Debian names it `docker-registry`). */
 export const REGISTRY_BINARIES = ['registry', 'docker-registry'] as const;
@@ -44,17 +35,13 @@ export const whichIn =
 
 /** Whether the Docker engine answers /_ping within `timeoutMs` (a stopped engine must not stall every command). */
 export const dockerAnswers = async (
-  docker: Dockerode,
+  docker: DockerEngine,
   clock: Clock,
   timeoutMs = 1000,
 ): Promise<string | undefined> => {
-  // @types/dockerode omits ping's options; dockerode passes abortSignal through to the request.
-  const ping = docker.ping.bind(docker) as unknown as (options: {
-    abortSignal: AbortSignal;
-  }) => Promise<unknown>;
   const timeout = clock.timeout(timeoutMs);
   try {
-    await ping({ abortSignal: timeout.signal });
+    await docker.ping(timeout.signal);
     return undefined;
   } catch (error) {
     return describeError(error);
@@ -88,7 +75,7 @@ export const createRuntime = (
   if (kind === 'docker') {
     return createDockerRuntime(settings, {
       ...common,
-      docker: deps.docker ?? newDockerode(),
+      docker: deps.docker ?? createDockerodeEngine(deps.clock),
       labels: deps.labels,
     });
   }
@@ -140,7 +127,7 @@ export const selectRuntime = async (config: ResolvedConfig, deps: RuntimeDeps): 
   const live = await liveProcessRuntime(config, deps);
   if (live) return live;
   if (wanted === 'docker' || wanted === 'auto') {
-    const docker = deps.docker ?? newDockerode();
+    const docker = deps.docker ?? createDockerodeEngine(deps.clock);
     const problem = await dockerAnswers(docker, deps.clock);
     if (problem === undefined) return createRuntime(config, { ...deps, docker }, 'docker');
     if (wanted === 'auto' && !autoMayUseProcess(config)) throw dockerNeededError(config, problem);

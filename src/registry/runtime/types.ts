@@ -1,4 +1,4 @@
-import type Dockerode from 'dockerode';
+import type { DockerEngine } from './docker-engine.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { OCIRegistry } from '../../model/oci-registry.js';
@@ -69,8 +69,8 @@ export interface RuntimeDeps {
   logger: Logger;
   clock: Clock;
   env: NodeJS.ProcessEnv;
-  /** A Docker client; default `new Dockerode()`, which honours DOCKER_HOST. */
-  docker?: Dockerode;
+  /** The Docker port; default dockerode behind it (`createDockerodeEngine`), which honours DOCKER_HOST. */
+  docker?: DockerEngine;
   /** Finds a binary on PATH; default searches `env.PATH`. */
   which?: (bin: string) => Promise<string | undefined>;
   /** For the /v2/ health probe. */

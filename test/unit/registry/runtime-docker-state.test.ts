@@ -1,7 +1,7 @@
-import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { nonLoopbackBindings, isPortConflict } from '../../../src/registry/runtime/docker-container.js';
-import { demuxDockerOutput } from '../../../src/registry/runtime/docker-exec.js';
+import type { ContainerInfo } from '../../../src/registry/runtime/docker-engine.js';
+import { containerInfoOf, demuxDockerOutput } from '../../../src/registry/runtime/dockerode-engine.js';
 import { dockerState } from '../../../src/registry/runtime/docker-state.js';
 import type { RegistrySettings } from '../../../src/registry/runtime/settings.js';
 
@@ -16,15 +16,15 @@ const settings: RegistrySettings = {
   stateDir: '/state/ksail-fluxd/registry/local-registry',
 };
 
-/** The fields of `docker inspect` that the runtime reads. */
+/** The fields of `docker inspect` that the runtime reads, through the adapter's parser. */
 const info = (overrides: {
   running?: boolean;
   startedAt?: string;
   bindings?: unknown;
   networks?: string[];
   error?: string;
-}): Dockerode.ContainerInspectInfo =>
-  ({
+}): ContainerInfo =>
+  containerInfoOf({
     Id: 'abc123',
     State: {
       Status: overrides.running === false ? 'exited' : 'running',
@@ -41,10 +41,10 @@ const info = (overrides: {
     },
     NetworkSettings: { Networks: Object.fromEntries((overrides.networks ?? ['bridge']).map((n) => [n, {}])) },
     Mounts: [],
-  }) as unknown as Dockerode.ContainerInspectInfo;
+  });
 
 const state = (
-  i: Dockerode.ContainerInspectInfo,
+  i: ContainerInfo,
   healthy: boolean,
   differences: string[] = [],
   now = Date.parse('2026-01-01T00:00:05Z'),

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
+import { createDockerodeEngine } from '../../../src/registry/runtime/dockerode-engine.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock.js';
 import { Config, type ResolvedConfig } from '../../../src/config/schema.js';
@@ -23,7 +24,10 @@ const config = (raw: Record<string, unknown>): ResolvedConfig => {
 describe('runtime selection', () => {
   let dir: string;
   // A real Docker client pointed at a socket nobody listens on: an engine that does not answer.
-  const noEngine = new Dockerode({ socketPath: '/nonexistent/docker.sock' });
+  const noEngine = createDockerodeEngine(
+    systemClock,
+    new Dockerode({ socketPath: '/nonexistent/docker.sock' }),
+  );
   const deps = (which: (bin: string) => Promise<string | undefined>): RuntimeDeps => ({
     logger: createSilentLogger(),
     clock: systemClock,
