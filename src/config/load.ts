@@ -4,6 +4,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 import { KsailError } from '../errors.js';
 import { validateRepository } from '../model/oci-artifact.js';
+import { dropEmptyKeys, normalizeEnums } from './normalize.js';
 import { allowedKeysAt } from './schema-keys.js';
 import { Config, type ResolvedConfig } from './schema.js';
 import { closest } from './suggest.js';
@@ -72,9 +73,10 @@ export const loadConfig = async (options: LoadOptions): Promise<ResolvedConfig> 
     setPath(raw, path, coerce(path, value));
     origins.set(path, `flag for ${path}`);
   }
-  const parsed = Config.safeParse(raw);
+  const input = normalizeEnums(Config, raw);
+  const parsed = Config.safeParse(input);
   if (!parsed.success) {
-    throw configError(parsed.error, { file: found ?? file, doc, lineCounter, origins });
+    throw configError(parsed.error, { file: found ?? file, doc, lineCounter, origins, input });
   }
   const baseDir = found ? dirname(found) : options.cwd;
   const project = parsed.data.project ?? projectName(baseDir);
@@ -123,21 +125,15 @@ const fileValue = (doc: Document, lineCounter: LineCounter, file: string): Recor
       `${file}: the config must be a mapping of keys such as sources and flux`,
     );
   }
-  return value as Record<string, unknown>;
+  return dropEmptyKeys(value) as Record<string, unknown>;
 };
 
 const NUMBER_KEYS = new Set(['registryPort']);
-const CASE_INSENSITIVE: Record<string, readonly string[]> = {
-  'flux.mode': ['Automatic', 'Manual'],
-  gitOpsEngine: ['Kubectl', 'Flux'],
-};
 
-/** Environment values and flags are strings; turn them into what the schema expects. */
+/** Environment values and flags are strings; turn them into what the schema expects (enums: normalizeEnums). */
 const coerce = (path: string, value: unknown): unknown => {
   if (typeof value !== 'string') return value;
-  if (NUMBER_KEYS.has(path) && /^\d+$/.test(value)) return Number(value);
-  const options = CASE_INSENSITIVE[path];
-  return options?.find((option) => option.toLowerCase() === value.toLowerCase()) ?? value;
+  return NUMBER_KEYS.has(path) && /^\d+$/.test(value) ? Number(value) : value;
 };
 
 const setPath = (target: Record<string, unknown>, path: string, value: unknown): void => {
@@ -156,6 +152,8 @@ interface ErrorContext {
   doc: Document | undefined;
   lineCounter: LineCounter;
   origins: Map<string, string>;
+  /** What was validated, to tell a missing key from a wrong value. */
+  input: unknown;
 }
 
 const configError = (error: z.ZodError, context: ErrorContext): KsailError => {
@@ -184,6 +182,11 @@ const describeIssue = (issue: z.core.$ZodIssue, context: ErrorContext): string =
       })
       .join('\n  ');
   }
+  const key = path[path.length - 1];
+  if (!origin && issue.code === 'invalid_type' && typeof key === 'string' && isMissing(context.input, path)) {
+    // At the key when it is written with no value, else at the object that lacks it.
+    return `${locate(context, path, true)}${dotted}: missing required key "${key}"`;
+  }
   const where = origin ? `${origin}: ` : locate(context, path, false);
   return `${where}${dotted || '(root)'}: ${explain(issue)}`;
 };
@@ -193,7 +196,7 @@ const explain = (issue: z.core.$ZodIssue): string => {
     case 'invalid_value':
       return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
     case 'invalid_type':
-      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+      return `must be ${article(issue.expected === 'int' ? 'integer' : issue.expected)}`;
     case 'too_small':
       return `must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters long' : ''}`;
     case 'too_big':
@@ -201,6 +204,19 @@ const explain = (issue: z.core.$ZodIssue): string => {
     default:
       return issue.message;
   }
+};
+
+const article = (noun: string): string => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+
+/** Whether the object at the path's parent exists and lacks the last key. */
+const isMissing = (input: unknown, path: readonly PropertyKey[]): boolean => {
+  let current = input;
+  for (const key of path.slice(0, -1)) {
+    if (typeof current !== 'object' || current === null) return false;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  if (typeof current !== 'object' || current === null || Array.isArray(current)) return false;
+  return (current as Record<PropertyKey, unknown>)[path[path.length - 1] as PropertyKey] === undefined;
 };
 
 const formatPath = (path: readonly PropertyKey[]): string =>

@@ -7,13 +7,13 @@ import type { z } from 'zod';
 export const allowedKeysAt = (schema: z.ZodType, path: readonly PropertyKey[]): string[] => {
   let current: unknown = schema;
   for (const segment of [...path, undefined]) {
-    current = unwrap(current);
+    current = unwrapSchema(current);
     if (segment === undefined) break;
     const def = defOf(current);
     if (def?.type === 'array') {
       current = def.element;
       if (typeof segment === 'number') continue;
-      current = unwrap(current);
+      current = unwrapSchema(current);
     }
     const shape = defOf(current)?.shape as Record<string, unknown> | undefined;
     if (!shape || typeof segment !== 'string') return [];
@@ -34,7 +34,8 @@ interface Def {
 const defOf = (schema: unknown): Def | undefined =>
   (schema as { _zod?: { def?: Def } } | undefined)?._zod?.def;
 
-const unwrap = (schema: unknown): unknown => {
+/** The schema inside zod's wrappers (default, prefault, optional, pipes, refinements). */
+export const unwrapSchema = (schema: unknown): unknown => {
   let current = schema;
   for (let i = 0; i < 10; i++) {
     const def = defOf(current);

@@ -150,3 +150,61 @@ describe('loadConfig', () => {
     expect(message).toContain('set registry.runtime to docker (or auto), or remove cluster.network');
   });
 });
+
+describe('loadConfig: empty keys, wording and enums (issue 9)', () => {
+  it('takes a key with no value (only comments under it) as the defaults', async () => {
+    const dir = await write(
+      'project:\ncluster:\n  # network: kind\nsocket:\n  # path: /x\nsources:\n  - name: app\n    path: ./app\n    ignore:\nwatch:\n',
+    );
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config.cluster).toEqual({});
+    expect(config.socket).toEqual({});
+    expect(config.watch.quietPeriod).toBe('250ms');
+    expect(config.sources[0]?.ignore).toEqual([]);
+    expect(config.project).toMatch(/^ksail-fluxd-config-/);
+  });
+
+  it('still refuses an empty list item', async () => {
+    const dir = await write('sources:\n  -\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.message).toContain('sources[0]: must be an object');
+  });
+
+  it('says "an object", not "a object"', async () => {
+    const dir = await write('flux: 3\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.message).toContain(':1:7: flux: must be an object');
+    expect(error.message).not.toContain('a object');
+  });
+
+  it('reports a missing required key as missing, at the item that lacks it', async () => {
+    const dir = await write('sources:\n  - path: ./app\n    bump: minor\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.message).toContain(':2:5: sources[0].name: missing required key "name"');
+    expect(error.message).not.toContain('must be a string');
+  });
+
+  it('reports a required key written with no value at its own line', async () => {
+    const dir = await write('sources:\n  - path: ./app\n    name:\n');
+    const error = await failure(loadConfig({ cwd: dir, env: {} }));
+    expect(error.message).toContain(':3:5: sources[0].name: missing required key "name"');
+  });
+
+  it('matches enum values without regard to case in the file, the environment and flags alike', async () => {
+    const dir = await write(
+      'gitOpsEngine: flux\nflux:\n  mode: manual\nregistry:\n  runtime: Docker\nlog:\n  level: WARN\nsources:\n  - {name: app, path: a, bump: Minor}\n',
+    );
+    const fromFile = await loadConfig({ cwd: dir, env: {} });
+    expect(fromFile).toMatchObject({
+      gitOpsEngine: 'Flux',
+      flux: { mode: 'Manual' },
+      registry: { runtime: 'docker' },
+      log: { level: 'warn' },
+    });
+    expect(fromFile.sources[0]?.bump).toBe('minor');
+    const fromEnv = await loadConfig({ cwd: dir, env: { KSAIL_FLUXD_MODE: 'AUTOMATIC' } });
+    expect(fromEnv.flux.mode).toBe('Automatic');
+    const fromFlag = await loadConfig({ cwd: dir, env: {}, overrides: { 'log.format': 'JSON' } });
+    expect(fromFlag.log.format).toBe('json');
+  });
+});
