@@ -103,8 +103,19 @@ export const runCli = async (options: RunOptions): Promise<number> => {
       writeErr: (text) => io.stderr.write(text),
     });
   for (const { flags, description } of GLOBAL_VALUE_OPTIONS) program.option(flags, description);
+  // The program's options only before the subcommand: otherwise commander takes `push --version 2.0.0` for the
+  // program's --version, prints it and pushes nothing (issue 9, §1.2). The global flags are added to every
+  // subcommand instead, so `push --config x` still works; an option no command knows is a usage error.
+  program.enablePositionalOptions();
   for (const register of options.registrars) register(program, context);
-  program.commands.forEach((command) => command.exitOverride());
+  const withGlobals = (command: Command): void => {
+    command.exitOverride();
+    for (const { flags, description } of GLOBAL_VALUE_OPTIONS) {
+      command.option(flags, description);
+    }
+    command.commands.forEach(withGlobals);
+  };
+  program.commands.forEach(withGlobals);
 
   try {
     await program.parseAsync([...options.argv], { from: 'user' });

@@ -115,6 +115,23 @@ describe('ksail-fluxd push against a real registry', () => {
     ]);
   });
 
+  it('pushes the explicit --version however the flag is written', async () => {
+    const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
+    const push = (...argv: string[]) => runKsail(['--config', project.configPath, 'push', ...argv]);
+    const forms: [string[], string][] = [
+      [['--version', '2.0.0', 'app'], '2.0.0'],
+      [['app', '--version=2.1.0'], '2.1.0'],
+      [['app', '--version', '3.0.0'], '3.0.0'],
+    ];
+    for (const [index, [argv, version]] of forms.entries()) {
+      await project.write('configmap.yaml', configMap('hello', { message: `edit ${index}` }));
+      const result = await push(...argv);
+      expect(result.code, argv.join(' ')).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^app {2}${version.replace(/\./g, '\\.')} `));
+    }
+    expect((await tags(project.repository)).sort()).toEqual(['2.0.0', '2.1.0', '3.0.0']);
+  });
+
   it('pushes nothing when a manifest is invalid, and says where', async () => {
     const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
     // The kustomization lists configmap.yaml, so Flux would apply it (an unlisted file would not block).
