@@ -231,7 +231,7 @@ export const validateManifests = async (
   const { problems, warnings } = await checkManifests(input, cache);
   if (problems.length === 0) return warnings;
   const files = new Set(problems.map((problem) => problem.file)).size;
-  const header = `source ${input.sourceDir} has ${files} invalid manifest(s); fix them and save again:`;
+  const header = `source ${input.sourceDir} has ${files} invalid ${files === 1 ? 'manifest' : 'manifests'}; fix them and save again:`;
   throw new KsailError('manifest-invalid', [header, ...problems.map(formatProblem)].join('\n'), {
     details: { source: input.sourceDir, problems },
   });

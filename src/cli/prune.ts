@@ -3,7 +3,7 @@ import { KsailError } from '../errors.js';
 import type { PruneResult } from '../registry/prune.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
 import { runtimeDepsFor } from './registry.js';
-import { formatBytes, registryClientFor, selectSources } from './sources.js';
+import { formatBytes, plural, registryClientFor, selectSources } from './sources.js';
 
 const parseKeep = (value: string): number => {
   const keep = Number(value);
@@ -78,7 +78,7 @@ export const formatPrune = (source: string, result: PruneResult): string[] => {
   const reclaimed =
     result.bytesReclaimed !== undefined ? `, reclaimed ${formatBytes(result.bytesReclaimed)}` : '';
   const lines = [
-    `${source}  kept ${result.kept.length} version(s)${result.kept[0] ? ` (highest ${result.kept[0]})` : ''}, deleted ${result.delete.length} manifest(s)${deletedTags.length ? ` (${deletedTags.join(', ')})` : ''}${reclaimed}`,
+    `${source}  kept ${plural(result.kept.length, 'version')}${result.kept[0] ? ` (highest ${result.kept[0]})` : ''}, deleted ${plural(result.delete.length, 'manifest')}${deletedTags.length ? ` (${deletedTags.join(', ')})` : ''}${reclaimed}`,
   ];
   for (const skip of result.skipped) lines.push(`  skipped ${skip.tag}: ${skip.reason}`);
   if (result.gcNote) lines.push(`  ${result.gcNote}`);

@@ -5,7 +5,7 @@ import { KsailError, type ErrorCode } from '../errors.js';
 import type { BumpPolicy } from '../model/oci-artifact.js';
 import type { PublishResult } from '../publish/publish-types.js';
 import { printJson, println, type CommandRegistrar } from './context.js';
-import { formatBytes, selectSources, shortDigest } from './sources.js';
+import { formatBytes, plural, selectSources, shortDigest } from './sources.js';
 
 type PushFailure = { source: string; error: string; code: ErrorCode };
 type PushLine = (PublishResult & { tag?: AfterPushResult; daemon?: number }) | PushFailure;
@@ -126,7 +126,7 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
         // in its line of the output and in details.
         throw new KsailError(
           first.code,
-          `${failures.length} of ${results.length} source(s) were not pushed; see above`,
+          `${failures.length} of ${plural(results.length, 'source')} ${options.dryRun ? 'failed the dry run' : `${failures.length === 1 ? 'was' : 'were'} not pushed`}; see above`,
           { details: { failures: failures.map(({ source, code }) => ({ source, code })) } },
         );
       }
@@ -140,7 +140,7 @@ const formatPatch = (source: string, patch: AfterPushResult): string => {
 };
 
 export const formatResult = (result: PublishResult): string => {
-  const stats = `${result.fileCount} files  ${formatBytes(result.size)}  ${result.elapsedMs} ms`;
+  const stats = `${plural(result.fileCount, 'file')}  ${formatBytes(result.size)}  ${result.elapsedMs} ms`;
   switch (result.outcome) {
     case 'unchanged':
       return `${result.source}  unchanged  ${result.version ?? ''}  ${shortDigest(result.manifestDigest)}`;

@@ -4,6 +4,7 @@ import { KsailError } from '../errors.js';
 import { parseDuration } from '../model/duration.js';
 import type { RequestView } from '../daemon/control/control-types.js';
 import { printJson, println, type CommandContext, type CommandRegistrar } from './context.js';
+import { plural } from './sources.js';
 import { formatReconcileOutcome, isSuperseded, reconcileDirect } from './reconcile-direct.js';
 
 interface ReconcileOptions {
@@ -83,7 +84,7 @@ export const registerReconcileCommand: CommandRegistrar = (program, context) => 
       if (failed > 0) {
         throw new KsailError(
           'reconcile-failed',
-          `${failed} of ${outcomes.length} source(s) did not reconcile; see above`,
+          `${failed} of ${plural(outcomes.length, 'source')} did not reconcile; see above`,
         );
       }
     });
@@ -160,5 +161,5 @@ const reportDaemonRequests = (context: CommandContext, requests: RequestView[], 
   }
   const failed = requests.filter((request) => request.outcome === 'failed').length;
   if (failed > 0)
-    throw new KsailError('reconcile-failed', `${failed} reconciliation request(s) failed; see above`);
+    throw new KsailError('reconcile-failed', `${plural(failed, 'reconciliation request')} failed; see above`);
 };

@@ -55,4 +55,8 @@ export const formatBytes = (bytes: number): string => {
   return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`;
 };
 
+/** "1 file", "2 files": a count with its noun in the right number. */
+export const plural = (count: number, noun: string, nouns = `${noun}s`): string =>
+  `${count} ${count === 1 ? noun : nouns}`;
+
 export const shortDigest = (digest: string | undefined): string => (digest ? digest.slice(0, 19) : '-');

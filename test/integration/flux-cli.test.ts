@@ -83,7 +83,7 @@ describe('ksail-fluxd apply / reconcile (CLI against the fake cluster)', () => {
         },
       ],
     });
-    expect(failed.stderr).toContain('1 of 1 source(s) did not reconcile');
+    expect(failed.stderr).toContain('1 of 1 source did not reconcile');
   });
 
   it('rejects a bad --timeout as a usage error', async () => {

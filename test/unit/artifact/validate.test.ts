@@ -109,7 +109,7 @@ describe('manifest validation', () => {
     expect(error.code).toBe('manifest-invalid');
     expect(error.message).toBe(
       [
-        `source ${dir} has 6 invalid manifest(s); fix them and save again:`,
+        `source ${dir} has 6 invalid manifests; fix them and save again:`,
         `a.yaml:1:1 missing apiVersion; ${NEEDS}`,
         // yaml reports an unterminated quote where the scalar ends: at the end of the file.
         'b/broken.yaml:2:9 invalid YAML: Missing closing "quote',

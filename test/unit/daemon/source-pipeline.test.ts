@@ -182,7 +182,7 @@ describe('SourcePipeline', () => {
       // As validateManifests writes it: every problem is in the message.
       new KsailError(
         'manifest-invalid',
-        'source /srv/test/app has 1 invalid manifest(s); fix them and save again:\ndeploy.yaml:3:7 bad indentation',
+        'source /srv/test/app has 1 invalid manifest; fix them and save again:\ndeploy.yaml:3:7 bad indentation',
         {
           details: { problems: [{ file: 'deploy.yaml', line: 3, column: 7, message: 'bad indentation' }] },
         },
