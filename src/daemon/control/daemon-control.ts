@@ -25,7 +25,7 @@ const selectNames = (parts: ControlParts, requested: readonly string[]): string[
   if (unknown.length > 0) {
     throw new KsailError(
       'source-not-found',
-      `no source named ${unknown.map((name) => `"${name}"`).join(', ')}; the daemon watches: ${known.join(', ') || '(none)'}. Check the names in the config (ksail-fluxd sources)`,
+      `no source named ${unknown.map((name) => `"${name}"`).join(', ')}; the daemon watches: ${known.join(', ') || '(none)'}. Use one of those names ("ksail-fluxd status" lists them), or add the source to the config and reload the daemon (SIGHUP)`,
       { details: { unknown, known } },
     );
   }

@@ -198,6 +198,10 @@ describe('createDaemon', () => {
     await expect(daemon.control.reconcile({ sources: ['nope'], wait: false })).rejects.toMatchObject({
       code: 'source-not-found',
     });
+    // The error points at commands that exist (issue 9: there is no "ksail-fluxd sources").
+    const error = await daemon.control.push({ sources: ['nope'] }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toContain('the daemon watches: app, infra');
+    expect((error as Error).message).toContain('"ksail-fluxd status" lists them');
   });
 
   it('keeps going when the registry cannot be ensured at start, and pushes once it answers', async () => {
