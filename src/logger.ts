@@ -78,15 +78,18 @@ export const createLogger = (options: LoggerOptions): Logger => {
         winston.format.json(),
       )
     : winston.format.combine(
+        // Local time to the millisecond with its offset: a person reads it, and it orders lines across processes.
+        winston.format.timestamp({ format: localTimestamp }),
         winston.format.errors({ stack: false }),
-        winston.format.colorize({ all: false }),
+        // Colours only on a terminal: escape codes in a file or journald are noise.
+        ...(options.isTty ? [winston.format.colorize({ all: false })] : []),
         winston.format.printf((info) => {
-          const { level, message, timestamp: _t, ...meta } = info;
+          const { level, message, timestamp, ...meta } = info;
           const rest = Object.entries(meta)
             .filter(([, value]) => value !== undefined)
             .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
             .join(' ');
-          return `${level} ${String(message)}${rest ? ` ${rest}` : ''}`;
+          return `${String(timestamp)} ${level} ${String(message)}${rest ? ` ${rest}` : ''}`;
         }),
       );
   return adapt(
@@ -96,6 +99,17 @@ export const createLogger = (options: LoggerOptions): Logger => {
       transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
     }),
   );
+};
+
+const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
+
+/** `2026-12-04T18:40:01.123+01:00`: ISO 8601 in the machine's time zone. */
+const localTimestamp = (): string => {
+  const now = new Date();
+  const offset = -now.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const zone = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds(), 3)}${zone}`;
 };
 
 /** A logger that drops everything; for tests and library callers that do not care. No winston behind it. */

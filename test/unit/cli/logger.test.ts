@@ -30,6 +30,16 @@ describe('createLogger', () => {
     expect(text).not.toContain('undefined');
   });
 
+  it('starts every readable line with its time (issue 9)', async () => {
+    const before = Date.now();
+    const text = await logged({ format: 'text', isTty: false });
+    const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d) info artifact pushed /.exec(text);
+    expect(match, text).not.toBeNull();
+    const at = Date.parse(match?.[1] ?? '');
+    expect(at).toBeGreaterThanOrEqual(before - 1);
+    expect(at).toBeLessThanOrEqual(Date.now());
+  });
+
   it('honours an explicit json format on a TTY', async () => {
     expect(JSON.parse(await logged({ format: 'json', isTty: true })).message).toBe('artifact pushed');
   });
