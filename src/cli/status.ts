@@ -22,8 +22,16 @@ export const registerStatusCommand: CommandRegistrar = (program, context) => {
     .command('status')
     .description('show the running daemon: mode, registry, cluster, each source and recent requests')
     .option('--json', 'print the daemon status as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .option(
+      '--socket-path',
+      'print the control socket path (for curl --unix-socket) and exit; no daemon needed',
+    )
+    .action(async (options: { json?: boolean; socketPath?: boolean }, command: Command) => {
       const client = await controlClientFor(command, context);
+      if (options.socketPath) {
+        println(context, client.socketPath);
+        return;
+      }
       let status: DaemonStatus;
       try {
         status = await client.status();
@@ -44,6 +52,25 @@ export const registerStatusCommand: CommandRegistrar = (program, context) => {
 };
 
 const dash = (value: string | undefined): string => (value === undefined || value === '' ? '-' : value);
+
+const CELL_LIMIT = 160;
+
+/**
+ * One line per table cell: a multi-line error (a manifest's problems, Flux's message) keeps its first line and
+ * says how many follow; `status --json` has the full text.
+ */
+export const oneLine = (text: string): string => {
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const [first = ''] = lines;
+  const head = first.length > CELL_LIMIT ? `${first.slice(0, CELL_LIMIT - 1)}…` : first;
+  const more = lines.length - 1;
+  return more > 0 || head !== first
+    ? `${head}${more > 0 ? ` (+${more} more ${more === 1 ? 'line' : 'lines'})` : ''} [full text: status --json]`
+    : head;
+};
 
 /** Drops the milliseconds of an ISO time: second precision is what a person reads. */
 const time = (iso: string | undefined): string => (iso ? iso.replace(/\.\d+(?=Z|[+-]\d\d:\d\d$)/, '') : '-');
@@ -79,7 +106,7 @@ const sourceRow = (source: SourceStatus): string[] => [
   time(source.pushedAt),
   stateOf(source),
   source.pendingRequests.length ? source.pendingRequests.join(',') : '-',
-  dash(source.lastError),
+  dash(source.lastError === undefined ? undefined : oneLine(source.lastError)),
 ];
 
 const requestRow = (request: RequestView): string[] => {
@@ -93,18 +120,18 @@ const requestRow = (request: RequestView): string[] => {
     request.outcome,
     time(request.requestedAt),
     duration(request.durationMs),
-    dash(request.error ?? (problems.length ? problems.join('; ') : revisions.join(' '))),
+    dash(oneLine(request.error ?? (problems.length ? problems.join('; ') : revisions.join(' ')))),
   ];
 };
 
 /** The readable status: a header block, a table of sources and a table of recent requests. */
 export const formatStatus = (status: DaemonStatus): string[] => {
   const registry = `${status.registry.status} at ${status.registry.endpoint}${
-    status.registry.lastError ? ` (${status.registry.lastError})` : ''
+    status.registry.lastError ? ` (${oneLine(status.registry.lastError)})` : ''
   }`;
   const cluster = status.cluster.reachable
     ? 'reachable'
-    : `unreachable${status.cluster.lastError ? ` (${status.cluster.lastError})` : ''}`;
+    : `unreachable${status.cluster.lastError ? ` (${oneLine(status.cluster.lastError)})` : ''}`;
   const lines = [
     `ksail-fluxd ${status.version} (pid ${status.pid}), running since ${time(status.startedAt)}`,
     ...table([

@@ -80,6 +80,43 @@ describe('ksail-fluxd status / events / pause / resume', () => {
     );
   });
 
+  it('status --socket-path prints the socket path, with or without a daemon', async () => {
+    const { exit, out } = run('status', '--socket-path');
+    expect(await exit).toBe(0);
+    expect(out()).toBe(`${socketPath}\n`);
+  });
+
+  it('status keeps every table cell on one line; --json has the full text', async () => {
+    const fake = await startDaemon();
+    const problems =
+      'source /work/api has 2 invalid manifests; fix them and save again:\na.yaml:1:1 bad\nb.yaml:2:2 worse';
+    fake.editStatus((status) => ({
+      ...status,
+      cluster: { reachable: false, lastError: 'cluster unreachable\nat https://127.0.0.1:6443' },
+      sources: status.sources.map((source) =>
+        source.name === 'api' ? { ...source, lastError: problems } : source,
+      ),
+      recentRequests: status.recentRequests.map((request) => ({
+        ...request,
+        outcome: 'failed',
+        error: `Flux said:\n${'x'.repeat(400)}`,
+      })),
+    }));
+    const { exit, out } = run('status');
+    expect(await exit).toBe(0);
+    const lines = out().split('\n');
+    expect(lines.find((line) => line.startsWith('api '))).toMatch(
+      /has 2 invalid manifests; fix them and save again: \(\+2 more lines\) \[full text: status --json\]$/,
+    );
+    expect(lines.find((line) => line.startsWith('cluster'))).toContain('cluster unreachable (+1 more line)');
+    expect(lines.find((line) => line.startsWith('req-1'))?.length).toBeLessThan(300);
+    expect(out()).not.toContain('a.yaml:1:1');
+    expect(out()).not.toContain('x'.repeat(200));
+    const json = run('status', '--json');
+    expect(await json.exit).toBe(0);
+    expect(JSON.parse(json.out()).sources[1].lastError).toBe(problems);
+  });
+
   it('status --json prints the daemon status document', async () => {
     await startDaemon();
     const { exit, out } = run('status', '--json');

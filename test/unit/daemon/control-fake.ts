@@ -22,6 +22,8 @@ export interface FakeControl {
   rollbackCalls: Array<{ name: string; body: RollbackBody }>;
   /** Makes the next reconcile throw this. */
   failNextReconcile(error: Error): void;
+  /** Changes what status() returns from now on. */
+  editStatus(edit: (status: DaemonStatus) => DaemonStatus): void;
 }
 
 export const requestView: RequestView = {
@@ -43,7 +45,9 @@ export const createFakeControl = (pid = 4242): FakeControl => {
   const reconcileCalls: ReconcileBody[] = [];
   const pushCalls: PushBody[] = [];
   const rollbackCalls: Array<{ name: string; body: RollbackBody }> = [];
-  const status = (): DaemonStatus => ({
+  let edit: (status: DaemonStatus) => DaemonStatus = (value) => value;
+  const status = (): DaemonStatus => edit(baseStatus());
+  const baseStatus = (): DaemonStatus => ({
     pid,
     version: '0.1.0',
     mode: 'Automatic',
@@ -139,6 +143,9 @@ export const createFakeControl = (pid = 4242): FakeControl => {
     rollbackCalls,
     failNextReconcile: (error) => {
       failure = error;
+    },
+    editStatus: (next) => {
+      edit = next;
     },
   };
 };
