@@ -115,6 +115,26 @@ describe('ksail-fluxd push against a real registry', () => {
     ]);
   });
 
+  it('publishes a revert to already-pushed content as a new version with the old layer, as the README says', async () => {
+    const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
+    const push = async () => {
+      const result = await runKsail(['--config', project.configPath, 'push', '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout).results[0] as {
+        outcome: string;
+        version: string;
+        layerDigest: string;
+      };
+    };
+    const first = await push();
+    await project.write('configmap.yaml', configMap('hello', { message: 'two' }));
+    expect(await push()).toMatchObject({ outcome: 'pushed', version: '1.0.1' });
+    await project.write('configmap.yaml', configMap('hello', { message: 'one' }));
+    const reverted = await push();
+    expect(reverted).toMatchObject({ outcome: 'pushed', version: '1.0.2', layerDigest: first.layerDigest });
+    expect(await push()).toMatchObject({ outcome: 'unchanged', version: '1.0.2' });
+  });
+
   it('pushes the explicit --version however the flag is written', async () => {
     const project = await newProject({ registryPort: port, config: REGISTRY_ONLY });
     const push = (...argv: string[]) => runKsail(['--config', project.configPath, 'push', ...argv]);
