@@ -99,6 +99,8 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
   let server: { close(): Promise<void> } | undefined;
   let lifecycle: Promise<void> = Promise.resolve();
   let closing: Promise<void> | undefined;
+  /** Whether start() got through: a daemon refused at start-up (a live socket) never ran, so it never "stopped". */
+  let running = false;
 
   const afterPublish = (pipeline: SourcePipeline, result: PublishResult, first: boolean): void => {
     registry.ok();
@@ -249,6 +251,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
         logger.debug('overlap check failed', { error: describeError(error) });
       });
     }
+    running = true;
     logger.info('daemon started', {
       sources: config.sources.map((source) => source.name),
       mode: config.flux.mode,
@@ -285,7 +288,8 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
         for (const runtime of all) publisher.forget(runtime.source);
         await settleWithin(clock, limit, [sync.close(), registry.close()]);
         await Promise.allSettled([server?.close(), deps.dispose?.()]);
-        logger.info('daemon stopped');
+        if (running) logger.info('daemon stopped');
+        else logger.debug('daemon start abandoned; what it set up is released');
       })();
       return closing;
     },

@@ -278,6 +278,11 @@ export class SourcePipeline {
       bus.emit('error', source.name, { code, error: this.lastError });
       return;
     }
+    // Closing: a retry timer would hold the process after SIGTERM for the backoff delay (issue 9, §2).
+    if (this.closed) {
+      bus.emit('error', source.name, { code, error: this.lastError });
+      return;
+    }
     const retryRule = this.options.retry ?? DEFAULT_RETRY;
     const delayMs = backoffDelay(retryRule, this.retryAttempt);
     this.retryAttempt += 1;

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PassThrough } from 'node:stream';
 import { KsailError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logger.js';
 import { makeConfig, makeHarness, type Harness } from './fakes.js';
 
 let harness: Harness | undefined;
@@ -202,6 +204,29 @@ describe('createDaemon', () => {
     const error = await daemon.control.push({ sources: ['nope'] }).catch((caught: unknown) => caught);
     expect((error as Error).message).toContain('the daemon watches: app, infra');
     expect((error as Error).message).toContain('"ksail-fluxd status" lists them');
+  });
+
+  it('a daemon refused at start-up does not log "daemon stopped" (its error comes alone)', async () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    const logger = createLogger({ level: 'info', format: 'json', isTty: false, stream });
+    harness = makeHarness(makeConfig(['app']), {
+      logger,
+      startControlServer: () =>
+        Promise.reject(
+          new KsailError('daemon-already-running', 'another ksail-fluxd daemon is already listening'),
+        ),
+    });
+    await expect(harness.daemon.start()).rejects.toMatchObject({ code: 'daemon-already-running' });
+    await harness.daemon.close();
+    await logger.flush();
+    const messages = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { message: string }).message);
+    expect(messages).not.toContain('daemon stopped');
+    expect(messages).not.toContain('daemon started');
   });
 
   it('keeps going when the registry cannot be ensured at start, and pushes once it answers', async () => {

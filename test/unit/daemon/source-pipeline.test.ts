@@ -236,4 +236,17 @@ describe('SourcePipeline', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(publisher.calls).toHaveLength(1);
   });
+
+  it('a run that fails while closing leaves no retry timer behind (it held the process 1 s after SIGTERM)', async () => {
+    const { publisher, pipeline } = setup();
+    publisher.failWith = () => new KsailError('registry-unreachable', 'registry does not answer');
+    publisher.hold();
+    pipeline.trigger();
+    const closing = pipeline.close();
+    publisher.release();
+    await closing;
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(publisher.calls).toHaveLength(1);
+  });
 });
