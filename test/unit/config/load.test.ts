@@ -159,7 +159,7 @@ describe('loadConfig: empty keys, wording and enums (issue 9)', () => {
     const config = await loadConfig({ cwd: dir, env: {} });
     expect(config.cluster).toEqual({});
     expect(config.socket).toEqual({});
-    expect(config.watch.quietPeriod).toBe('250ms');
+    expect(config.watch).toEqual((await loadConfig({ cwd: await emptyDirs.make(), env: {} })).watch);
     expect(config.sources[0]?.ignore).toEqual([]);
     expect(config.project).toMatch(/^ksail-fluxd-config-/);
   });
