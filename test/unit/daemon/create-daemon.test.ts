@@ -201,7 +201,9 @@ describe('createDaemon', () => {
       code: 'source-not-found',
     });
     // The error points at commands that exist (issue 9: there is no "ksail-fluxd sources").
-    const error = await daemon.control.push({ sources: ['nope'] }).catch((caught: unknown) => caught);
+    const error = await daemon.control
+      .push({ sources: ['nope'], wait: false })
+      .catch((caught: unknown) => caught);
     expect((error as Error).message).toContain('the daemon watches: app, infra');
     expect((error as Error).message).toContain('"ksail-fluxd status" lists them');
   });
