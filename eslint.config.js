@@ -29,6 +29,12 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // The dashboard's page (issue #12) runs in the browser.
+    files: ['ui/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-console': 'error' },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
@@ -44,7 +50,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['eslint.config.js', 'vitest.config.ts'],
+    files: ['eslint.config.js', 'vitest.config.ts', 'ui/vite.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

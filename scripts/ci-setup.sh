@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent machine set-up for ksail-fluxd's tests on a fresh Debian machine:
 #  1. apt packages: docker.io, docker-registry (the distribution server), skopeo (independent OCI client),
-#     systemd (systemd-analyze verify for the unit), git;
+#     systemd (systemd-analyze verify for the unit), git, chromium (the dashboard's browser tests drive Debian's
+#     build through playwright-core; no browser is ever downloaded);
 #  2. a Docker engine: starts dockerd in the background when none answers;
 #  3. the image registry:3: pulled, or, when the pull fails (no Docker Hub here), built locally from the
 #     docker-registry binary with `docker import`;
@@ -29,6 +30,7 @@ command -v skopeo >/dev/null 2>&1 || need_pkgs+=(skopeo)
 command -v systemd-analyze >/dev/null 2>&1 || need_pkgs+=(systemd)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   $SUDO apt-get update -qq
@@ -71,6 +73,8 @@ if [ -n "$SUDO" ] && ! docker info >/dev/null 2>&1; then
   exit 1
 fi
 
+# playwright-core drives /usr/bin/chromium; nothing may fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node modules"
   npm ci --no-audit --no-fund >/dev/null

@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'daemon-already-running'
   | 'socket-path-too-long'
   | 'watch-limit'
+  | 'ui-disabled'
   | 'aborted'
   | 'internal';
 

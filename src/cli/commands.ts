@@ -11,6 +11,7 @@ import { registerStatusCommand } from './status.js';
 import { registerPushCommand } from './push.js';
 import { registerRegistryCommand } from './registry.js';
 import { registerRollbackCommand } from './rollback.js';
+import { registerUiCommand } from './ui.js';
 import { registerVersionsCommand } from './versions.js';
 
 /** Every command of `ksail-fluxd`, one file each. */
@@ -28,4 +29,5 @@ export const commands: readonly CommandRegistrar[] = [
   registerPauseResumeCommands,
   registerConfigCommand,
   registerInitCommand,
+  registerUiCommand,
 ];

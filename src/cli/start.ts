@@ -1,7 +1,11 @@
 import { Option, type Command } from 'commander';
+import type { ResolvedConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { CommandRegistrar } from './context.js';
 import { packageVersion } from './program.js';
+
+/** The dashboard's port for `start --ui` without ui.port. */
+export const DEFAULT_UI_PORT = 8470;
 
 /** After a clean shutdown, a leftover handle (a keep-alive socket) must not keep the process alive. */
 const EXIT_GRACE_MS = 3000;
@@ -20,11 +24,21 @@ export const registerStartCommand: CommandRegistrar = (program, context) => {
         'reconcile automatically after each push, or only when asked (default: flux.mode)',
       ).choices(['automatic', 'manual']),
     )
-    .action(async (options: { mode?: 'automatic' | 'manual' }, command: Command) => {
-      const overrides = options.mode
-        ? { 'flux.mode': options.mode === 'manual' ? 'Manual' : 'Automatic' }
-        : {};
-      const config = await context.config(command, overrides);
+    .option(
+      '--ui [port]',
+      `serve the dashboard on 127.0.0.1 (port: ui.port, else ${DEFAULT_UI_PORT}; 0 picks a free one)`,
+    )
+    .action(async (options: { mode?: 'automatic' | 'manual'; ui?: true | string }, command: Command) => {
+      const overrides = {
+        ...(options.mode ? { 'flux.mode': options.mode === 'manual' ? 'Manual' : 'Automatic' } : {}),
+        ...(typeof options.ui === 'string' ? { 'ui.port': options.ui } : {}),
+      };
+      // `--ui` alone: the configured port, else the default one.
+      const withUi = (loaded: ResolvedConfig): ResolvedConfig =>
+        options.ui === true && loaded.ui.port === undefined
+          ? { ...loaded, ui: { port: DEFAULT_UI_PORT } }
+          : loaded;
+      const config = withUi(await context.config(command, overrides));
       const logger = context.logger(config);
       // The daemon's modules (watcher, Kubernetes client, registry runtimes) load only for `start` (issue #10).
       const [{ createDaemon }, { realDaemonDeps }, { handleSignals }] = await Promise.all([
@@ -45,7 +59,7 @@ export const registerStartCommand: CommandRegistrar = (program, context) => {
           env: context.env,
           version: packageVersion(),
           // Not context.config: that one is cached for the run, and a reload must read the file again.
-          reloadConfig: () => context.loadConfig(command, overrides),
+          reloadConfig: async () => withUi(await context.loadConfig(command, overrides)),
         }),
       );
       let stop = (_signal: NodeJS.Signals): void => undefined;

@@ -128,7 +128,7 @@ const fileValue = (doc: Document, lineCounter: LineCounter, file: string): Recor
   return dropEmptyKeys(value) as Record<string, unknown>;
 };
 
-const NUMBER_KEYS = new Set(['registryPort']);
+const NUMBER_KEYS = new Set(['registryPort', 'ui.port']);
 
 /** Environment values and flags are strings; turn them into what the schema expects (enums: normalizeEnums). */
 const coerce = (path: string, value: unknown): unknown => {

@@ -107,6 +107,11 @@ export const LogSection = z.strictObject({
   format: z.enum(['auto', 'json', 'text']).default('auto'),
 });
 
+/** The dashboard (issue #12): off unless `port` is set (or `start --ui`); 0 picks a free port. Loopback only. */
+export const UiSection = z.strictObject({
+  port: z.number().int().min(0).max(65535).optional(),
+});
+
 export const Config = z
   .strictObject({
     /** Prefix of default repositories; default: the config file's directory name. */
@@ -125,6 +130,7 @@ export const Config = z
     sources: z.array(SourceConfig).default([]),
     watch: WatchSection.prefault({}),
     socket: z.strictObject({ path: z.string().min(1).optional() }).prefault({}),
+    ui: UiSection.prefault({}),
     log: LogSection.prefault({}),
   })
   .superRefine((config, ctx) => {

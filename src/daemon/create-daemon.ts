@@ -20,6 +20,8 @@ import { SourcePipeline } from './pipeline/source-pipeline.js';
 import { SourceWatch, type IgnoreMatcherFactory } from './watch/source-watch.js';
 import { diffSources, reloadedConfig } from './source-diff.js';
 import { settleWithin } from './settle.js';
+import { Timeline } from './timeline.js';
+import type { VersionInfo } from '../registry/versions.js';
 
 export type ControlServerFactory = (options: {
   socketPath: string;
@@ -27,6 +29,14 @@ export type ControlServerFactory = (options: {
   logger: Logger;
   clock: Clock;
 }) => Promise<{ close(): Promise<void> }>;
+
+/** Starts the dashboard (src/daemon/ui) on 127.0.0.1:`port`. */
+export type UiServerFactory = (options: {
+  port: number;
+  control: DaemonControl;
+  logger: Logger;
+  clock: Clock;
+}) => Promise<{ url: string; close(): Promise<void> }>;
 
 /** Every adapter the daemon uses, so tests can inject fakes; `start.ts` wires the real ones. */
 export interface DaemonDeps {
@@ -47,6 +57,10 @@ export interface DaemonDeps {
   startControlServer?: ControlServerFactory;
   /** At start-up: warns about other Kustomizations that apply a source's objects (src/flux/overlap.ts). */
   checkOverlaps?(config: ResolvedConfig): Promise<unknown>;
+  /** The dashboard, started when `ui.port` is set. */
+  startUiServer?: UiServerFactory;
+  /** The registry's versions of a repository, newest first (the dashboard's version history). */
+  listVersions?: (repository: string) => Promise<VersionInfo[]>;
   /** Reads the config again (SIGHUP). */
   reloadConfig?: () => Promise<ResolvedConfig>;
   retry?: RetryPolicy;
@@ -97,6 +111,8 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     ...(deps.newRequestId ? { newRequestId: deps.newRequestId } : {}),
   });
   let server: { close(): Promise<void> } | undefined;
+  let ui: { url: string; close(): Promise<void> } | undefined;
+  const timeline = new Timeline(bus);
   let lifecycle: Promise<void> = Promise.resolve();
   let closing: Promise<void> | undefined;
   /** Whether start() got through: a daemon refused at start-up (a live socket) never ran, so it never "stopped". */
@@ -188,7 +204,10 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
       logger.warn('config settings need a restart to take effect', { settings: needsRestart });
     }
     await Promise.allSettled([...diff.removed, ...diff.changed].map(removeSource));
-    diff.removed.forEach((name) => sync.remove(name));
+    diff.removed.forEach((name) => {
+      sync.remove(name);
+      timeline.remove(name);
+    });
     const byName = new Map(next.sources.map((source) => [source.name, source]));
     diff.changed.forEach((name) => {
       const source = byName.get(name);
@@ -213,6 +232,9 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     sync,
     registry,
     runtimes: () => runtimes,
+    timeline,
+    ...(deps.listVersions ? { listVersions: deps.listVersions } : {}),
+    ui: () => (ui ? { url: ui.url } : undefined),
     assertCanReconcile: () => assertFluxEnabled(config),
     status: () => ({
       pid: deps.pid ?? process.pid,
@@ -241,6 +263,11 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
       });
       server = started;
       // close() ran while the socket was being set up, so it found no server to close.
+      if (closing) return started.close();
+    }
+    if (config.ui.port !== undefined && deps.startUiServer) {
+      const started = await deps.startUiServer({ port: config.ui.port, control, logger, clock });
+      ui = started;
       if (closing) return started.close();
     }
     await registry.start(config);
@@ -287,7 +314,8 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
         );
         for (const runtime of all) publisher.forget(runtime.source);
         await settleWithin(clock, limit, [sync.close(), registry.close()]);
-        await Promise.allSettled([server?.close(), deps.dispose?.()]);
+        timeline.close();
+        await Promise.allSettled([server?.close(), ui?.close(), deps.dispose?.()]);
         if (running) logger.info('daemon stopped');
         else logger.debug('daemon start abandoned; what it set up is released');
       })();

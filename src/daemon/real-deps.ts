@@ -11,6 +11,11 @@ import { createFluxDriver } from './cluster-sync/flux-driver.js';
 import { readKsailYaml } from '../config/ksail-yaml.js';
 import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
 import { warnAboutOverlaps } from '../flux/overlap.js';
+import { createRegistryClient, type RegistryClient } from '../registry/client/client.js';
+import { listVersions } from '../registry/versions.js';
+import { registryEndpoint } from '../model/oci-registry.js';
+import { loadUiAssets } from './ui/ui-assets.js';
+import { startUiServer } from './ui/ui-server.js';
 
 /**
  * Builds running at once, daemon-wide. At start-up every source builds; ten at once left a heap twice the live
@@ -32,6 +37,13 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
   const { logger, clock, env } = options;
   const runtimeDeps = { logger, clock, env };
   const registry = superviseRegistry(runtimeDeps);
+  let client: RegistryClient | undefined;
+  const versionsClient = (): RegistryClient =>
+    (client ??= createRegistryClient({
+      endpoint: registryEndpoint(options.config.registryPort),
+      clock,
+      logger,
+    }));
   return {
     config: options.config,
     logger,
@@ -55,6 +67,8 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
         adapter.close();
       }
     },
+    startUiServer: async (server) => startUiServer({ ...server, assets: await loadUiAssets() }),
+    listVersions: (repository) => listVersions(versionsClient(), repository),
     ...(options.reloadConfig ? { reloadConfig: options.reloadConfig } : {}),
   };
 };

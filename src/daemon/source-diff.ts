@@ -39,6 +39,7 @@ const RESTART_KEYS = [
   'flux.reconcileTimeout',
   'flux.concurrency',
   'socket',
+  'ui',
   'log.format',
 ] as const;
 

@@ -35,7 +35,10 @@ const keepLog = async (pid: number, logs: readonly LogLine[]): Promise<void> => 
   );
 };
 
-/** Builds dist/ when it is missing or older than a source file, so the test runs the code under test. */
+/**
+ * Builds dist/ when it is missing or older than a source file, so the test runs the code under test: the daemon
+ * with tsc, the dashboard (dist/ui) with Vite (`npm run build` does both).
+ */
 export const ensureBuilt = async (): Promise<void> => {
   const newest = async (dir: string): Promise<number> => {
     let latest = 0;
@@ -44,9 +47,18 @@ export const ensureBuilt = async (): Promise<void> => {
     }
     return latest;
   };
-  const built = join(ROOT, 'dist/cli/main.js');
-  if (existsSync(built) && statSync(built).mtimeMs >= (await newest(join(ROOT, 'src')))) return;
-  await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  const builtAfter = async (file: string, sources: readonly string[]): Promise<boolean> => {
+    if (!existsSync(file)) return false;
+    const times = await Promise.all(sources.map((dir) => newest(join(ROOT, dir))));
+    return statSync(file).mtimeMs >= Math.max(...times);
+  };
+  if (!(await builtAfter(join(ROOT, 'dist/cli/main.js'), ['src']))) {
+    await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  }
+  // The page imports the control API's schemas from src/daemon/control.
+  if (!(await builtAfter(join(ROOT, 'dist/ui/index.html'), ['ui', 'src/daemon/control']))) {
+    await execa('npx', ['vite', 'build', '--config', 'ui/vite.config.ts'], { cwd: ROOT });
+  }
 };
 
 /** The port of the shared real registry the global set-up started. */

@@ -132,6 +132,11 @@ export class ClusterSync {
     return this.syncs.get(name)?.tagPatched();
   }
 
+  /** The tag last written to the source's OCIRepository. */
+  writtenTag(name: string): string | undefined {
+    return this.syncs.get(name)?.writtenTag();
+  }
+
   pendingFor(name: string): string[] {
     return this.table.pendingFor(name);
   }

@@ -129,6 +129,11 @@ export class SourceSync {
     return result;
   }
 
+  /** The tag last written to the OCIRepository. */
+  writtenTag(): string | undefined {
+    return this.applied;
+  }
+
   /** The source was recreated by a reload: its new pipeline writes the tag again from its first result. */
   reset(source: ResolvedSource): void {
     this.source = source;

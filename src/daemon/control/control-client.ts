@@ -12,6 +12,8 @@ import {
   ReconcileResponse,
   RequestView,
   RollbackBody,
+  UiView,
+  VersionsView,
 } from './control-types.js';
 import { PausedResponse } from './socket-protocol.js';
 import { RollbackResult } from '../../publish/rollback-result.js';
@@ -45,6 +47,9 @@ export interface ControlClient {
   push(body?: z.input<typeof PushBody>): Promise<PushResponse>;
   /** Waits for Flux's verdict: no client timeout (the daemon bounds it with flux.reconcileTimeout). */
   rollback(source: string, body?: z.input<typeof RollbackBody>): Promise<RollbackResult>;
+  versions(source: string): Promise<VersionsView>;
+  /** The dashboard's first URL; throws ui-disabled when the daemon runs without it. */
+  ui(): Promise<UiView>;
 }
 
 /** Daemon error codes that mean the same on this side; anything else becomes usage (4xx) or internal. */
@@ -70,6 +75,7 @@ const PASSTHROUGH: readonly ErrorCode[] = [
   'reconcile-failed',
   'reconcile-timeout',
   'aborted',
+  'ui-disabled',
   'internal',
 ];
 
@@ -319,6 +325,15 @@ export const createControlClient = (
         validated(RollbackBody, body),
         'none',
       ),
+    versions: (source) =>
+      call(
+        'GET',
+        `/v1/sources/${encodeURIComponent(source)}/versions`,
+        VersionsView,
+        undefined,
+        defaultTimeout,
+      ),
+    ui: () => call('GET', '/v1/ui', UiView, undefined, defaultTimeout),
   };
 };
 

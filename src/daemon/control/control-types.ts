@@ -36,6 +36,42 @@ export const RequestView = z.object({
 });
 export type RequestView = z.infer<typeof RequestView>;
 
+/** One `file:line:column message` of an invalid manifest (src/artifact/validate.ts). */
+export const ManifestProblemView = z.object({
+  file: z.string(),
+  line: z.number(),
+  column: z.number(),
+  message: z.string(),
+});
+export type ManifestProblemView = z.infer<typeof ManifestProblemView>;
+
+/**
+ * How long one version took from the save to each step (issue #12's chart): the save is the last file event the
+ * build that pushed it covered; absent for a start-up push, which no save caused.
+ */
+export const VersionTiming = z.object({
+  version: z.string(),
+  savedAt: z.string().optional(),
+  pushedAt: z.string(),
+  patchedAt: z.string().optional(),
+  appliedAt: z.string().optional(),
+  toPushMs: z.number().optional(),
+  toPatchMs: z.number().optional(),
+  toApplyMs: z.number().optional(),
+});
+export type VersionTiming = z.infer<typeof VersionTiming>;
+
+/** The source's newest finished reconcile: Flux's verdict, with its reason and message in `error`. */
+export const LastReconcile = z.object({
+  id: z.string(),
+  outcome: RequestOutcome,
+  finishedAt: z.string().optional(),
+  revision: z.string().optional(),
+  error: z.string().optional(),
+  code: z.string().optional(),
+});
+export type LastReconcile = z.infer<typeof LastReconcile>;
+
 export const SourceStatus = z.object({
   name: z.string(),
   path: z.string(),
@@ -49,9 +85,16 @@ export const SourceStatus = z.object({
   tagPatched: z.boolean().optional(),
   state: z.enum(['idle', 'waiting', 'building', 'pushing', 'retrying', 'paused', 'error']),
   lastError: z.string().optional(),
+  /** The structured problems of a `manifest-invalid` lastError. */
+  problems: z.array(ManifestProblemView).optional(),
   pendingRequests: z.array(z.string()),
   /** `ksail-fluxd rollback` moved the cluster back to `version`; the next real save moves it on. */
   rolledBack: z.object({ version: z.string(), latest: z.string() }).optional(),
+  /** The revision (`<tag>@<digest>`) Flux last reported applied for this source. */
+  appliedRevision: z.string().optional(),
+  lastReconcile: LastReconcile.optional(),
+  /** The latest versions' times from save to push, tag patched and applied, oldest first. */
+  timings: z.array(VersionTiming).optional(),
 });
 export type SourceStatus = z.infer<typeof SourceStatus>;
 
@@ -142,6 +185,29 @@ export type PushResponse = z.infer<typeof PushResponse>;
 export const ReconcileResponse = z.object({ requests: z.array(RequestView) });
 export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
 
+/** `GET /v1/sources/{name}/versions`: the registry's versions, newest first, and which ones prune would keep. */
+export const VersionsView = z.object({
+  source: z.string(),
+  /** The source's `keep`. */
+  keep: z.number(),
+  versions: z.array(
+    z.object({
+      version: z.string(),
+      digest: z.string(),
+      created: z.string().optional(),
+      /** `prune` would keep it (the `keep` highest, and those the cluster uses). */
+      kept: z.boolean(),
+      /** The tag the daemon last wrote, or the one Flux last applied. */
+      inUse: z.boolean(),
+    }),
+  ),
+});
+export type VersionsView = z.infer<typeof VersionsView>;
+
+/** `GET /v1/ui`: the dashboard's first URL, with its token (only over the 0600 socket, or to a page that has it). */
+export const UiView = z.object({ url: z.string() });
+export type UiView = z.infer<typeof UiView>;
+
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
@@ -159,4 +225,8 @@ export interface DaemonControl {
   push(body: PushBody): Promise<PushResponse>;
   /** Moves the source's tag back, reconciles and waits for Flux's verdict (src/publish/rollback.ts). */
   rollback(name: string, body: RollbackBody): Promise<RollbackResult>;
+  /** The versions of one source in the registry; throws source-not-found, registry-unreachable. */
+  versions(name: string): Promise<VersionsView>;
+  /** The dashboard's URL; throws KsailError('ui-disabled') when it is off. */
+  ui(): UiView;
 }

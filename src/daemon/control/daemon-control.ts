@@ -1,6 +1,18 @@
 import type { ResolvedSource } from '../../config/schema.js';
 import { KsailError, describeError, isKsailError } from '../../errors.js';
-import type { DaemonControl, DaemonStatus, PushOutcome, SourceStatus } from './control-types.js';
+import { planPrune } from '../../registry/prune.js';
+import type { VersionInfo } from '../../registry/versions.js';
+import type {
+  DaemonControl,
+  DaemonStatus,
+  LastReconcile,
+  PushOutcome,
+  RequestView,
+  SourceStatus,
+  UiView,
+  VersionsView,
+} from './control-types.js';
+import type { Timeline } from '../timeline.js';
 import type { RegistryKeeper } from '../pipeline/registry-keeper.js';
 import type { EventBus } from '../event-bus.js';
 import type { ClusterSync } from '../cluster-sync/cluster-sync.js';
@@ -15,7 +27,43 @@ export interface ControlParts {
   setPaused(paused: boolean): void;
   /** Throws when reconciling is not possible at all (gitOpsEngine is not Flux). */
   assertCanReconcile?(): void;
+  timeline: Pick<Timeline, 'of'>;
+  /** The semver versions of a repository in the registry, newest first. */
+  listVersions?: (repository: string) => Promise<VersionInfo[]>;
+  /** The dashboard's URL, when it runs. */
+  ui?(): UiView | undefined;
 }
+
+/** The newest finished request of `name` (recent() is newest first), and the newest revision Flux applied. */
+const reconcileOf = (
+  recent: readonly RequestView[],
+  name: string,
+): { lastReconcile?: LastReconcile; appliedRevision?: string } => {
+  const finished = recent.filter(
+    (view) => view.sources.includes(name) && view.outcome !== 'pending' && view.outcome !== 'running',
+  );
+  const last = finished[0];
+  const applied = finished
+    .filter((view) => view.outcome === 'succeeded')
+    .flatMap((view) => view.results.filter((r) => r.source === name && r.revision))[0]?.revision;
+  const result = last?.results.find((r) => r.source === name);
+  const error = result?.error ?? last?.error;
+  return {
+    ...(last
+      ? {
+          lastReconcile: {
+            id: last.id,
+            outcome: last.outcome,
+            ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}),
+            ...(result?.revision ? { revision: result.revision } : {}),
+            ...(error ? { error } : {}),
+            ...(result?.code ? { code: result.code } : {}),
+          },
+        }
+      : {}),
+    ...(applied ? { appliedRevision: applied } : {}),
+  };
+};
 
 /** The names a request addresses: all sources when empty; an unknown name is an error that lists the known ones. */
 const selectNames = (parts: ControlParts, requested: readonly string[]): string[] => {
@@ -38,25 +86,31 @@ const withoutUndefined = <T extends object>(value: T): T =>
 
 /** The daemon's side of the control API (status, reconcile, pause, push, events). */
 export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
-  status: () => ({
-    ...parts.status(),
-    registry: parts.registry.view(),
-    cluster: parts.sync.cluster(),
-    sources: [...parts.runtimes().values()].map(({ source, pipeline }): SourceStatus => {
-      const tagPatched = parts.sync.tagPatched(source.name);
-      const rolledBack = parts.sync.rolledBack(source.name);
-      return {
-        name: source.name,
-        path: source.absolutePath,
-        repository: source.repository,
-        ...pipeline.snapshot(),
-        ...(tagPatched === undefined ? {} : { tagPatched }),
-        pendingRequests: parts.sync.pendingFor(source.name),
-        ...(rolledBack ? { rolledBack } : {}),
-      };
-    }),
-    recentRequests: parts.sync.recent(),
-  }),
+  status: () => {
+    const recentRequests = parts.sync.recent();
+    return {
+      ...parts.status(),
+      registry: parts.registry.view(),
+      cluster: parts.sync.cluster(),
+      sources: [...parts.runtimes().values()].map(({ source, pipeline }): SourceStatus => {
+        const tagPatched = parts.sync.tagPatched(source.name);
+        const timings = parts.timeline.of(source.name);
+        const rolledBack = parts.sync.rolledBack(source.name);
+        return {
+          name: source.name,
+          path: source.absolutePath,
+          repository: source.repository,
+          ...pipeline.snapshot(),
+          ...(tagPatched === undefined ? {} : { tagPatched }),
+          pendingRequests: parts.sync.pendingFor(source.name),
+          ...reconcileOf(recentRequests, source.name),
+          ...(timings.length > 0 ? { timings } : {}),
+          ...(rolledBack ? { rolledBack } : {}),
+        };
+      }),
+      recentRequests,
+    };
+  },
 
   reconcile: async (body) => {
     parts.assertCanReconcile?.();
@@ -120,5 +174,48 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
       }),
     );
     return { scheduled: names, results };
+  },
+
+  versions: async (name): Promise<VersionsView> => {
+    const [selected] = selectNames(parts, [name]);
+    const runtime = selected === undefined ? undefined : parts.runtimes().get(selected);
+    if (!runtime || !parts.listVersions) {
+      throw new KsailError(
+        'unsupported',
+        'this daemon cannot list versions; use "ksail-fluxd versions SOURCE"',
+      );
+    }
+    const { source } = runtime;
+    const versions = await parts.listVersions(source.repository);
+    // What prune would keep (FR-018): the `keep` highest and those in use: the tag the daemon wrote, and the one
+    // Flux applied (the daemon's view; `prune` itself asks the cluster).
+    const applied = reconcileOf(parts.sync.recent(), source.name).appliedRevision?.split('@')[0];
+    const inUse = [parts.sync.writtenTag(source.name), applied].filter((v): v is string => v !== undefined);
+    const plan = planPrune(
+      versions.map((v) => ({ tag: v.version, digest: v.digest })),
+      source.keep,
+      inUse,
+    );
+    const kept = new Set(plan.kept.concat(plan.skipped.map((s) => s.tag)));
+    return {
+      source: source.name,
+      keep: source.keep,
+      versions: versions.map((v) => ({
+        version: v.version,
+        digest: v.digest,
+        ...(v.created ? { created: v.created } : {}),
+        kept: kept.has(v.version),
+        inUse: inUse.includes(v.version),
+      })),
+    };
+  },
+
+  ui: () => {
+    const view = parts.ui?.();
+    if (view) return view;
+    throw new KsailError(
+      'ui-disabled',
+      'the dashboard is off in this daemon; set ui.port in the config and restart the daemon, or start it with "ksail-fluxd start --ui"',
+    );
   },
 });

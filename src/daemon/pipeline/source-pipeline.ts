@@ -5,7 +5,7 @@ import { KsailError, describeError, isKsailError, type ErrorCode } from '../../e
 import type { Logger } from '../../logger.js';
 import type { Publisher } from '../../publish/publisher.js';
 import type { PublishRequest, PublishResult } from '../../publish/publish-types.js';
-import type { SourceStatus } from '../control/control-types.js';
+import { ManifestProblemView, type SourceStatus } from '../control/control-types.js';
 import { createDebouncer, type Debouncer, type FireReason } from '../watch/debounce.js';
 import type { EventBus } from '../event-bus.js';
 
@@ -45,7 +45,7 @@ export interface PipelineOptions {
 
 export type PipelineSnapshot = Pick<
   SourceStatus,
-  'lastVersion' | 'digest' | 'layerDigest' | 'pushedAt' | 'state' | 'lastError'
+  'lastVersion' | 'digest' | 'layerDigest' | 'pushedAt' | 'state' | 'lastError' | 'problems'
 >;
 
 interface Waiter {
@@ -85,6 +85,8 @@ export class SourcePipeline {
   private retryAttempt = 0;
   private published = false;
   private lastError: string | undefined;
+  /** The `file:line:column` problems of a manifest-invalid lastError (validateManifests' details). */
+  private problems: ManifestProblemView[] | undefined;
   private last: { version?: string; digest?: string; layerDigest?: string; pushedAt?: string } = {};
   /** Explicit pushes (`POST /v1/push` with wait) waiting for a run that starts after they asked. */
   private waiters: Waiter[] = [];
@@ -167,6 +169,7 @@ export class SourcePipeline {
       ...(this.last.pushedAt ? { pushedAt: this.last.pushedAt } : {}),
       state: this.state(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.lastError && this.problems ? { problems: this.problems.map((p) => ({ ...p })) } : {}),
     };
   }
 
@@ -271,6 +274,10 @@ export class SourcePipeline {
   private fail(error: unknown): void {
     const { bus, source } = this.options;
     this.lastError = describeError(error);
+    const problems = isKsailError(error, 'manifest-invalid')
+      ? ManifestProblemView.array().safeParse(error.details.problems)
+      : undefined;
+    this.problems = problems?.success ? problems.data : undefined;
     const code = isKsailError(error) ? error.code : 'internal';
     this.options.onFailed?.(error);
     if (CONTENT_ERRORS.includes(code)) {

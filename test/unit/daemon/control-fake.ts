@@ -24,6 +24,8 @@ export interface FakeControl {
   failNextReconcile(error: Error): void;
   /** Changes what status() returns from now on. */
   editStatus(edit: (status: DaemonStatus) => DaemonStatus): void;
+  /** What `ui()` answers (undefined: the dashboard is off). */
+  setUiUrl(url: string | undefined): void;
 }
 
 export const requestView: RequestView = {
@@ -45,6 +47,7 @@ export const createFakeControl = (pid = 4242): FakeControl => {
   const reconcileCalls: ReconcileBody[] = [];
   const pushCalls: PushBody[] = [];
   const rollbackCalls: Array<{ name: string; body: RollbackBody }> = [];
+  let uiUrl: string | undefined;
   let edit: (status: DaemonStatus) => DaemonStatus = (value) => value;
   const status = (): DaemonStatus => edit(baseStatus());
   const baseStatus = (): DaemonStatus => ({
@@ -133,6 +136,25 @@ export const createFakeControl = (pid = 4242): FakeControl => {
         revision: `${to}@sha256:abc`,
       });
     },
+    versions: (name) =>
+      name === 'web'
+        ? Promise.resolve({
+            source: 'web',
+            keep: 2,
+            versions: ['1.0.3', '1.0.2', '1.0.1'].map((version, i) => ({
+              version,
+              digest: `sha256:${String(i).repeat(64)}`,
+              kept: i < 2,
+              inUse: i === 0,
+            })),
+          })
+        : Promise.reject(
+            new KsailError('source-not-found', `no source named "${name}"; known sources: web, api`),
+          ),
+    ui: () => {
+      if (uiUrl === undefined) throw new KsailError('ui-disabled', 'the dashboard is off in this daemon');
+      return { url: uiUrl };
+    },
   };
   return {
     control,
@@ -146,6 +168,9 @@ export const createFakeControl = (pid = 4242): FakeControl => {
     },
     editStatus: (next) => {
       edit = next;
+    },
+    setUiUrl: (url) => {
+      uiUrl = url;
     },
   };
 };
