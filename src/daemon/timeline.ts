@@ -7,7 +7,7 @@ export const TIMELINE_LIMIT = 20;
 interface SourceLine {
   /** The latest file event since the last build started. */
   lastChange: string | undefined;
-  /** The save the running build covers. */
+  /** The save the running build covers, until it pushed or found nothing to push. */
   buildSave: string | undefined;
   timings: VersionTiming[];
 }
@@ -56,12 +56,17 @@ export class Timeline {
         line.lastChange = event.at;
         return;
       case 'build':
-        line.buildSave = line.lastChange;
+        // A retry (registry down) rebuilds the same save: it keeps the save it had.
+        if (line.lastChange !== undefined) line.buildSave = line.lastChange;
         line.lastChange = undefined;
+        return;
+      case 'unchanged':
+        line.buildSave = undefined;
         return;
       case 'push': {
         if (typeof event.data.version !== 'string') return;
         const savedAt = line.buildSave;
+        line.buildSave = undefined;
         const toPushMs = since(savedAt, event.at);
         line.timings.push({
           version: event.data.version,
