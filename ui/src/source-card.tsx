@@ -49,7 +49,11 @@ export const SourceCard = (props: SourceCardProps) => {
           label="Tag patched"
           value={source.tagPatched === undefined ? '–' : source.tagPatched ? 'yes' : 'not yet'}
         />
-        <Field label="Applied" value={shortRevision(source.appliedRevision)} mono />
+        <Field
+          label="Applied"
+          value={shortRevision(props.versions?.cluster?.appliedRevision ?? source.appliedRevision)}
+          mono
+        />
         <Field
           label="Pending"
           value={source.pendingRequests.length ? source.pendingRequests.join(', ') : 'none'}

@@ -7,7 +7,7 @@ import type { RetryPolicy } from '../../retry.js';
 import type { DaemonStatus, RequestView } from '../control/control-types.js';
 import type { EventBus } from '../event-bus.js';
 import { ClusterHealth } from './cluster-health.js';
-import type { FluxDriver, RolledBack } from './flux-driver-types.js';
+import type { FluxDriver, ObservedSource, RolledBack } from './flux-driver-types.js';
 import type { RollbackResult } from '../../publish/rollback.js';
 import { RequestTable, type Expected } from './requests.js';
 import { SourceSync, type SyncContext } from './source-sync.js';
@@ -130,6 +130,11 @@ export class ClusterSync {
 
   tagPatched(name: string): boolean | undefined {
     return this.syncs.get(name)?.tagPatched();
+  }
+
+  /** The source's Flux objects as the cluster has them; undefined when the Flux port cannot tell. */
+  observe(source: ResolvedSource): Promise<ObservedSource | undefined> {
+    return this.flux.observe ? this.flux.observe(source) : Promise.resolve(undefined);
   }
 
   /** The tag last written to the source's OCIRepository. */

@@ -60,6 +60,18 @@ export interface FluxDriver {
    * `cluster-unreachable` when it does not answer. Status uses it while other calls retry (issue #13).
    */
   probe?(): Promise<void>;
+  /** What the cluster runs for the source now (the dashboard's version list); throws when it does not answer. */
+  observe?(source: ResolvedSource): Promise<ObservedSource>;
   /** Stops open watches. */
   close?(): void;
+}
+
+/** The source's Flux objects as the cluster has them. */
+export interface ObservedSource {
+  /** The OCIRepository's `spec.ref.tag`. */
+  tag?: string;
+  /** The OCIRepository's stored artifact, `<tag>@<digest>`. */
+  artifactRevision?: string;
+  /** The Kustomization's `status.lastAppliedRevision`. */
+  appliedRevision?: string;
 }

@@ -4,6 +4,7 @@ import { isKsailError, type KsailError } from '../../errors.js';
 import { createKubeAdapter } from '../../flux/create-kube-adapter.js';
 import { fluxSettingsOf, type FluxSettings } from '../../flux/generate.js';
 import type { KubeAdapter } from '../../flux/kube-adapter.js';
+import { specTag } from '../../flux/kube-object.js';
 import { applySource, moveTag } from '../../publish/after-push.js';
 import { rollbackSource } from '../../publish/rollback.js';
 import { registryEndpoint } from '../../model/oci-registry.js';
@@ -139,6 +140,22 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
 
     probe: async () => {
       await kube().namespaceExists(namespace);
+    },
+
+    observe: async (source) => {
+      const client = kube();
+      const [repository, kustomization] = await Promise.all([
+        client.get('OCIRepository', namespace, source.name),
+        client.get('Kustomization', namespace, source.name),
+      ]);
+      const tag = specTag(repository);
+      const artifactRevision = repository?.status?.artifact?.revision;
+      const appliedRevision = kustomization?.status?.lastAppliedRevision;
+      return {
+        ...(tag ? { tag } : {}),
+        ...(artifactRevision ? { artifactRevision } : {}),
+        ...(appliedRevision ? { appliedRevision } : {}),
+      };
     },
 
     close: () => adapter?.close(),

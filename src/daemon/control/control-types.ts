@@ -190,6 +190,10 @@ export const VersionsView = z.object({
   source: z.string(),
   /** The source's `keep`. */
   keep: z.number(),
+  /** What the cluster runs (its OCIRepository's tag, the Kustomization's last applied revision), when it answers. */
+  cluster: z.object({ tag: z.string().optional(), appliedRevision: z.string().optional() }).optional(),
+  /** Why `cluster` is missing: Flux is off, or the cluster did not answer. */
+  clusterUnknown: z.string().optional(),
   versions: z.array(
     z.object({
       version: z.string(),
@@ -197,7 +201,7 @@ export const VersionsView = z.object({
       created: z.string().optional(),
       /** `prune` would keep it (the `keep` highest, and those the cluster uses). */
       kept: z.boolean(),
-      /** The tag the daemon last wrote, or the one Flux last applied. */
+      /** The cluster's tag, its stored artifact or its last applied revision; else the daemon's last ones. */
       inUse: z.boolean(),
     }),
   ),

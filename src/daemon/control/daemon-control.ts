@@ -186,11 +186,31 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
       );
     }
     const { source } = runtime;
-    const versions = await parts.listVersions(source.repository);
-    // What prune would keep (FR-018): the `keep` highest and those in use: the tag the daemon wrote, and the one
-    // Flux applied (the daemon's view; `prune` itself asks the cluster).
-    const applied = reconcileOf(parts.sync.recent(), source.name).appliedRevision?.split('@')[0];
-    const inUse = [parts.sync.writtenTag(source.name), applied].filter((v): v is string => v !== undefined);
+    const observing = Promise.resolve()
+      .then(() => {
+        parts.assertCanReconcile?.();
+        return parts.sync.observe(source);
+      })
+      .then(
+        (observed) => ({ observed, unknown: observed ? undefined : 'the cluster cannot be read' }),
+        (error: unknown) => ({ observed: undefined, unknown: describeError(error) }),
+      );
+    const [versions, { observed, unknown }] = await Promise.all([
+      parts.listVersions(source.repository),
+      observing,
+    ]);
+    // What prune would keep (FR-018): the `keep` highest and those in use, as prune reads them from the cluster
+    // (the OCIRepository's tag and stored artifact) and the Kustomization's applied revision; without an answer,
+    // the tag the daemon wrote and the revision its last reconcile reported.
+    const tagOf = (revision: string | undefined) => revision?.split('@')[0];
+    const inUse = (
+      observed
+        ? [observed.tag, tagOf(observed.artifactRevision), tagOf(observed.appliedRevision)]
+        : [
+            parts.sync.writtenTag(source.name),
+            tagOf(reconcileOf(parts.sync.recent(), source.name).appliedRevision),
+          ]
+    ).filter((v): v is string => v !== undefined);
     const plan = planPrune(
       versions.map((v) => ({ tag: v.version, digest: v.digest })),
       source.keep,
@@ -200,6 +220,15 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
     return {
       source: source.name,
       keep: source.keep,
+      ...(observed
+        ? {
+            cluster: {
+              ...(observed.tag ? { tag: observed.tag } : {}),
+              ...(observed.appliedRevision ? { appliedRevision: observed.appliedRevision } : {}),
+            },
+          }
+        : {}),
+      ...(unknown ? { clusterUnknown: unknown } : {}),
       versions: versions.map((v) => ({
         version: v.version,
         digest: v.digest,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KsailError } from '../../../src/errors.js';
+import type { FluxDriver } from '../../../src/daemon/cluster-sync/flux-driver-types.js';
 import type { VersionInfo } from '../../../src/registry/versions.js';
 import { makeConfig, makeHarness, type Harness } from './fakes.js';
 
@@ -88,6 +89,39 @@ describe('the status and versions the dashboard shows', () => {
       ['1.0.0', true, true],
     ]);
     await expect(harness.daemon.control.versions('nope')).rejects.toMatchObject({ code: 'source-not-found' });
+  });
+
+  it('reads what is in use from the cluster when it answers, as prune does, and shows what Flux applied', async () => {
+    const config = makeConfig(['app']);
+    config.sources[0]!.keep = 1;
+    const listed: VersionInfo[] = ['1.0.3', '1.0.2', '1.0.1', '1.0.0'].map((version) => ({
+      version,
+      digest: `sha256:m-${version}`,
+      created: undefined,
+      revision: undefined,
+    }));
+    harness = makeHarness(config, { listVersions: () => Promise.resolve(listed) });
+    const flux: FluxDriver = harness.flux;
+    flux.observe = () =>
+      Promise.resolve({
+        tag: '1.0.2',
+        artifactRevision: '1.0.2@sha256:m-1.0.2',
+        appliedRevision: '1.0.1@sha256:m-1.0.1',
+      });
+    await harness.daemon.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const view = await harness.daemon.control.versions('app');
+    expect(view.cluster).toEqual({ tag: '1.0.2', appliedRevision: '1.0.1@sha256:m-1.0.1' });
+    expect(view.versions.map((v) => [v.version, v.kept, v.inUse])).toEqual([
+      ['1.0.3', true, false],
+      ['1.0.2', true, true],
+      ['1.0.1', true, true],
+      ['1.0.0', false, false],
+    ]);
+    flux.observe = () => Promise.reject(new KsailError('cluster-unreachable', 'the cluster does not answer'));
+    expect(await harness.daemon.control.versions('app')).toMatchObject({
+      clusterUnknown: 'the cluster does not answer',
+    });
   });
 
   it('says how to turn the dashboard on when it is off', () => {
