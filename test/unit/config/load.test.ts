@@ -119,6 +119,17 @@ describe('loadConfig', () => {
     expect(fromFlags.flux.mode).toBe('Automatic');
   });
 
+  it('the dashboard is off by default; ui.port (or --ui PORT) turns it on, 0 for any free port', async () => {
+    const dir = await write('ui:\n  port: 8470\n');
+    expect((await loadConfig({ cwd: dir, env: {} })).ui).toEqual({ port: 8470 });
+    expect((await loadConfig({ cwd: await write(''), env: {} })).ui).toEqual({});
+    expect((await loadConfig({ cwd: dir, env: {}, overrides: { 'ui.port': '0' } })).ui).toEqual({ port: 0 });
+    const error = await failure(loadConfig({ cwd: await write('ui:\n  prot: 70000\n'), env: {} }));
+    expect(error.message).toContain(':2:3: ui.prot: unknown key; did you mean "port"?');
+    const range = await failure(loadConfig({ cwd: await write('ui:\n  port: 70000\n'), env: {} }));
+    expect(range.message).toContain(':2:9: ui.port: must be at most 65535');
+  });
+
   it('names the environment variable that holds a bad value', async () => {
     const dir = await write('');
     const error = await failure(loadConfig({ cwd: dir, env: { KSAIL_FLUXD_REGISTRY_PORT: 'abc' } }));
