@@ -6,6 +6,7 @@ import {
   copyFile,
   mkdir,
   mkdtemp,
+  readdir,
   readFile,
   realpath,
   rm,
@@ -105,14 +106,24 @@ const buildLocalNodeBase = async (tag: string): Promise<void> => {
     }
     await mkdir(join(root, 'tmp'));
     await chmod(join(root, 'tmp'), 0o1777);
-    for (const binary of binaries) {
-      await copyFile(binary.from, join(root, binary.to));
-      await chmod(join(root, binary.to), 0o755);
-      const ldd = await execa('ldd', [binary.from], { reject: false });
+    const copyLibraries = async (file: string): Promise<void> => {
+      const ldd = await execa('ldd', [file], { reject: false });
       for (const lib of ldd.stdout.match(/\/[^\s)]+/g) ?? []) {
         await mkdir(join(root, dirname(lib)), { recursive: true });
         await copyFile(await realpath(lib), join(root, lib));
       }
+    };
+    for (const binary of binaries) {
+      await copyFile(binary.from, join(root, binary.to));
+      await chmod(join(root, binary.to), 0o755);
+      await copyLibraries(binary.from);
+    }
+    // The build stage runs Vite for the dashboard, whose native add-on (rolldown's binding) links libraries node
+    // does not (librt): the official image has them, so the stand-in must too.
+    const bindings = join(repoRoot, 'node_modules', '@rolldown');
+    for (const entry of await readdir(bindings, { withFileTypes: true, recursive: true }).catch(() => [])) {
+      if (entry.isFile() && entry.name.endsWith('.node'))
+        await copyLibraries(join(entry.parentPath, entry.name));
     }
     await cp(npmDir, join(root, 'usr/local/lib/node_modules/npm'), {
       recursive: true,
