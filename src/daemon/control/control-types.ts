@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RollbackResult } from '../../publish/rollback.js';
+import type { RollbackResult } from '../../publish/rollback-result.js';
 
 /**
  * The contract between the daemon core and the control API (Unix socket, HTTP/1.1 + JSON, issue #5).
