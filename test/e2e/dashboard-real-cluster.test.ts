@@ -21,7 +21,8 @@ import {
 
 /**
  * The dashboard's Manual-mode trigger on real Flux (issue #12): a save is pushed and held; clicking Reconcile in
- * chromium releases it, and the ConfigMap in the real API server holds the new content. With
+ * chromium releases it, and the ConfigMap in the real API server holds the new content; Roll back on a listed
+ * version moves the cluster back to it. With
  * KSAIL_FLUXD_SCREENSHOT=1 the run also writes docs/dashboard.png (the README's picture).
  */
 const REAL_WAIT = { timeout: 30_000, interval: 100 } as const;
@@ -104,6 +105,17 @@ describeBoth('the dashboard on real Flux, Manual mode (e2e)', (cluster) => {
       .poll(() => card().getByTestId('last-reconcile').textContent(), REAL_WAIT)
       .toContain('succeeded');
     await expect.poll(() => field('Pending').textContent(), REAL_WAIT).toBe('none');
+  });
+
+  it('rolls back to a listed version through the rollback endpoint', async () => {
+    await card().locator('tr[data-version="1.0.0"]').getByRole('button', { name: 'Roll back' }).click();
+    await expect
+      .poll(() => page.getByTestId('notice').textContent(), REAL_WAIT)
+      .toBe('Rolled back app to 1.0.0');
+    expect(await message()).toBe('one');
+    expect(await view.lastAppliedRevision('app')).toMatch(/^1\.0\.0@sha256:/);
+    await expect.poll(() => card().getByTestId('rolled-back').textContent(), REAL_WAIT).toContain('1.0.0');
+    await expect.poll(() => field('Applied').textContent(), REAL_WAIT).toMatch(/^1\.0\.0@/);
 
     if (process.env.KSAIL_FLUXD_SCREENSHOT) {
       // A few more versions, one applied, so the picture shows the history and every segment of the chart.

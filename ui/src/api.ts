@@ -8,6 +8,7 @@ import {
   VersionsView,
 } from '../../src/daemon/control/control-types.js';
 import { PausedResponse } from '../../src/daemon/control/socket-protocol.js';
+import { RollbackResult } from '../../src/publish/rollback-result.js';
 
 /**
  * The page's side of the daemon: the control API under /api (the same handler table as the Unix socket) and the
@@ -53,6 +54,15 @@ export const api = {
   push: (sources: string[]) => call('POST', '/v1/push', PushResponse, { sources }),
   pause: () => call('POST', '/v1/pause', PausedResponse),
   resume: () => call('POST', '/v1/resume', PausedResponse),
+  /** Waits for Flux's verdict; a failed rollback is an error here. */
+  rollback: async (source: string, version: string) => {
+    const result = await call('POST', `/v1/sources/${encodeURIComponent(source)}/rollback`, RollbackResult, {
+      version,
+    });
+    if (result.outcome === 'failed')
+      throw new ApiError(result.code ?? 'failed', result.error ?? 'rollback failed');
+    return result;
+  },
   versions: (source: string) =>
     call('GET', `/v1/sources/${encodeURIComponent(source)}/versions`, VersionsView),
 };

@@ -104,6 +104,9 @@ export const App = () => {
               act(`Reconcile requested for ${source.name}`, () => api.reconcile([source.name]))
             }
             onPush={() => act(`Push scheduled for ${source.name}`, () => api.push([source.name]))}
+            onRollback={(version) =>
+              act(`Rolled back ${source.name} to ${version}`, () => api.rollback(source.name, version))
+            }
           />
         ))}
         <EventLog events={events} />

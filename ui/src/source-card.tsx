@@ -10,6 +10,7 @@ export interface SourceCardProps {
   busy: boolean;
   onReconcile: () => void;
   onPush: () => void;
+  onRollback: (version: string) => void;
 }
 
 const Field = ({ label, value, mono }: { label: string; value: string; mono?: boolean }) => (
@@ -23,6 +24,7 @@ const Field = ({ label, value, mono }: { label: string; value: string; mono?: bo
 export const SourceCard = (props: SourceCardProps) => {
   const { source } = props;
   const last = source.lastReconcile;
+  const applied = props.versions?.cluster?.appliedRevision ?? source.appliedRevision;
   return (
     <section class="card" data-source={source.name}>
       <header class="card-head">
@@ -49,16 +51,18 @@ export const SourceCard = (props: SourceCardProps) => {
           label="Tag patched"
           value={source.tagPatched === undefined ? '–' : source.tagPatched ? 'yes' : 'not yet'}
         />
-        <Field
-          label="Applied"
-          value={shortRevision(props.versions?.cluster?.appliedRevision ?? source.appliedRevision)}
-          mono
-        />
+        <Field label="Applied" value={shortRevision(applied)} mono />
         <Field
           label="Pending"
           value={source.pendingRequests.length ? source.pendingRequests.join(', ') : 'none'}
         />
       </dl>
+      {source.rolledBack && (
+        <p class="notice notice-ok" data-testid="rolled-back">
+          Rolled back to {source.rolledBack.version} (newest {source.rolledBack.latest}); the next real save
+          moves on.
+        </p>
+      )}
       {last && (
         <div class={`reconcile outcome-${last.outcome}`} data-testid="last-reconcile">
           <strong>Last reconcile: {last.outcome}</strong>{' '}
@@ -91,7 +95,14 @@ export const SourceCard = (props: SourceCardProps) => {
       <div class="columns">
         <div>
           <h3>Versions</h3>
-          <VersionList versions={props.versions} error={props.versionsError} current={source.lastVersion} />
+          <VersionList
+            versions={props.versions}
+            error={props.versionsError}
+            current={source.lastVersion}
+            applied={applied?.split('@')[0]}
+            busy={props.busy}
+            onRollback={props.onRollback}
+          />
         </div>
         <div>
           <h3>Save to cluster</h3>
