@@ -18,6 +18,7 @@ import type { RetryPolicy } from '../retry.js';
 import type { Publisher } from '../publish/publisher.js';
 import { SourcePipeline } from './pipeline/source-pipeline.js';
 import { SourceWatch, type IgnoreMatcherFactory } from './watch/source-watch.js';
+import type { RootGuardFactory } from './watch/root-guard.js';
 import { diffSources, reloadedConfig } from './source-diff.js';
 import { settleWithin } from './settle.js';
 import { Timeline } from './timeline.js';
@@ -48,6 +49,8 @@ export interface DaemonDeps {
   env?: NodeJS.ProcessEnv;
   watcherFactory: WatcherFactory;
   ignoreMatcher: IgnoreMatcherFactory;
+  /** Watches each source directory itself (one missing at start, or deleted and re-created); optional in tests. */
+  rootGuard?: RootGuardFactory;
   ensureRegistry(config: ResolvedConfig): Promise<OCIRegistry>;
   /** Releases what the deps keep for the daemon's life (the registry process supervision). */
   dispose?(): Promise<void>;
@@ -158,6 +161,7 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
       usePolling: config.watch.usePolling,
       watcherFactory: deps.watcherFactory,
       ignoreMatcher: deps.ignoreMatcher,
+      ...(deps.rootGuard ? { rootGuard: deps.rootGuard } : {}),
       logger,
       bus,
       onChange: (kind, path) => pipeline.notify(kind, path),

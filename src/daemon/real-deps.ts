@@ -7,6 +7,7 @@ import { createPublisher } from '../publish/publisher.js';
 import { startControlServer } from './control/control-server.js';
 import type { DaemonDeps } from './create-daemon.js';
 import { dirWatcherFactory } from './watch/dir-watcher.js';
+import { watchRoot } from './watch/root-guard.js';
 import { createFluxDriver } from './cluster-sync/flux-driver.js';
 import { readKsailYaml } from '../config/ksail-yaml.js';
 import { kubeAdapterFromConfig } from '../flux/create-kube-adapter.js';
@@ -52,6 +53,7 @@ export const realDaemonDeps = (options: RealDepsOptions): DaemonDeps => {
     version: options.version,
     watcherFactory: dirWatcherFactory,
     ignoreMatcher: createIgnoreMatcher,
+    rootGuard: watchRoot,
     ensureRegistry: (config) => registry.ensure(config),
     dispose: () => registry.close(),
     createPublisher: (config) =>

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster/index.js';
-import { configMap } from '../support/project.js';
+import { configMap, KUSTOMIZATION } from '../support/project.js';
 import {
   createCleanup,
   createDaemonProject,
@@ -70,6 +70,22 @@ describe('ksail-fluxd start (e2e)', () => {
     expect(await tags()).toEqual(['1.0.0']);
     expect(view.tag('app')).toBe('1.0.0');
     expect(existsSync(project.socketPath)).toBe(true);
+  });
+
+  it('follows the source directory when it is deleted and re-created, and loses no change', async () => {
+    // Issue 9, §1.3: the directory's own watch dies with it; before, nothing was watched again until a restart.
+    await rm(project.sourceDir, { recursive: true, force: true });
+    await vi.waitFor(
+      async () => expect((await daemon.source('app')).lastError).toContain(project.sourceDir),
+      WAIT,
+    );
+    await mkdir(project.sourceDir);
+    await project.write('kustomization.yaml', KUSTOMIZATION);
+    await project.write('configmap.yaml', configMap('hello', { message: 'recreated' }));
+    await vi.waitFor(() => expect(message()).toBe('recreated'), WAIT);
+    await project.write('configmap.yaml', configMap('hello', { message: 'after' }));
+    await vi.waitFor(() => expect(message()).toBe('after'), WAIT);
+    expect(await highestContent()).toContain('after');
   });
 
   it('turns a save into a new version in the registry, a tag patch and the new ConfigMap', async () => {

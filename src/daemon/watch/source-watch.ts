@@ -9,6 +9,7 @@ import {
   type WatchEventKind,
   type WatcherFactory,
 } from './file-watcher.js';
+import type { RootChange, RootGuard, RootGuardFactory } from './root-guard.js';
 
 /** The artifact's ignore rules (src/artifact `createIgnoreMatcher`), so the watcher skips what is never packaged. */
 export type IgnoreMatcherFactory = (
@@ -24,6 +25,11 @@ export interface SourceWatchOptions {
   logger: Logger;
   bus: EventBus;
   onChange(kind: WatchEventKind, relativePosixPath: string): void;
+  /**
+   * Watches the source directory itself, so that one missing at start-up or deleted and re-created is picked up
+   * (src/daemon/watch/root-guard.ts). Without it the directory is assumed to stay (tests with a fake watcher).
+   */
+  rootGuard?: RootGuardFactory;
 }
 
 /** What to run when the kernel refuses more watches; logged once per fallback. */
@@ -43,6 +49,7 @@ export class SourceWatch {
   private matcher: Awaited<ReturnType<IgnoreMatcherFactory>> | undefined;
   private restarting: Promise<void> | undefined;
   private closed = false;
+  private guard: RootGuard | undefined;
   polling: boolean;
 
   constructor(options: SourceWatchOptions) {
@@ -50,12 +57,24 @@ export class SourceWatch {
     this.polling = options.usePolling;
   }
 
-  start(): Promise<void> {
-    return this.open();
+  async start(): Promise<void> {
+    const { rootGuard, source, logger } = this.options;
+    if (!rootGuard) return this.open();
+    this.guard = await rootGuard(
+      source.absolutePath,
+      (change) => this.onRootChange(change),
+      (error) => this.onError(error),
+    );
+    if (this.guard.present) return this.open();
+    logger.warn('source directory does not exist yet; watching for it', {
+      source: source.name,
+      path: source.absolutePath,
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.guard?.close();
     await this.restarting;
     await this.watcher?.close();
     this.watcher = undefined;
@@ -83,8 +102,33 @@ export class SourceWatch {
     else this.watcher = watcher;
   }
 
+  /** The source directory appeared, vanished or was replaced: (re)watch it, and let the pipeline look. */
+  private async onRootChange(change: RootChange): Promise<void> {
+    if (this.closed) return;
+    await this.restarting;
+    const { source, logger } = this.options;
+    logger.info('source directory changed', { source: source.name, path: source.absolutePath, change });
+    await this.watcher?.close();
+    this.watcher = undefined;
+    if (change !== 'vanished') {
+      try {
+        await this.open();
+      } catch (error) {
+        this.onError(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    // A full run reads the disk: what was written before the new watch started is not lost.
+    this.options.onChange(change === 'vanished' ? 'unlinkDir' : 'addDir', '');
+  }
+
   private onEvent(kind: WatchEventKind, path: string): void {
     if (this.closed) return;
+    // The root itself (chokidar reports it when the directory is deleted) or a path outside it: the ignore rules
+    // take relative paths only, and the root guard handles the directory itself.
+    if (path === '' || path.startsWith('/') || path === '..' || path.startsWith('../')) {
+      if (path === '') this.options.onChange(kind, path);
+      return;
+    }
     // The gate for every watcher: inotify reports writes to any file in a watched directory, editor temp files
     // included, and what the artifact leaves out must not wake the pipeline.
     if (this.matcher?.ignores(path, kind === 'addDir' || kind === 'unlinkDir')) return;

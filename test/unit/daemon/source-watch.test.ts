@@ -9,6 +9,7 @@ import { dirWatcherFactory } from '../../../src/daemon/watch/dir-watcher.js';
 import { chokidarWatcherFactory, type WatcherFactory } from '../../../src/daemon/watch/file-watcher.js';
 import { handleSignals } from '../../../src/daemon/signals.js';
 import { SourceWatch, watchLimitHint } from '../../../src/daemon/watch/source-watch.js';
+import { watchRoot } from '../../../src/daemon/watch/root-guard.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { makeConfig } from './fakes.js';
 import { EventEmitter } from 'node:events';
@@ -66,21 +67,21 @@ describe.each([
     await writeFile(join(dir, 'secret', 'x.yaml'), 'b: 2\n');
     await writeFile(join(dir, 'logo.png'), 'png');
     await writeFile(join(dir, 'deploy.yaml'), 'a: 2\n');
-    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 5000 });
+    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 10_000 });
     await writeFile(join(dir, 'service.yaml'), 'c: 1\n');
-    await vi.waitFor(() => expect(seen).toContain('add service.yaml'), { timeout: 5000 });
+    await vi.waitFor(() => expect(seen).toContain('add service.yaml'), { timeout: 10_000 });
     expect(seen.filter((line) => /swp|notes|secret|png/.test(line))).toEqual([]);
   });
 
   it('re-reads the ignore rules when a .sourceignore changes', async () => {
     const { dir, seen } = await watchDir(factory, { files: { 'deploy.yaml': 'a: 1\n' } });
     await writeFile(join(dir, '.sourceignore'), 'draft.yaml\n');
-    await vi.waitFor(() => expect(seen).toContain('add .sourceignore'), { timeout: 5000 });
+    await vi.waitFor(() => expect(seen).toContain('add .sourceignore'), { timeout: 10_000 });
     // The restarted watcher wakes the pipeline once, so saves during the restart are not lost.
-    await vi.waitFor(() => expect(seen).toContain('change '), { timeout: 5000 });
+    await vi.waitFor(() => expect(seen).toContain('change '), { timeout: 10_000 });
     await writeFile(join(dir, 'draft.yaml'), 'x: 1\n');
     await writeFile(join(dir, 'deploy.yaml'), 'a: 3\n');
-    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 5000 });
+    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 10_000 });
     expect(seen.some((line) => line.includes('draft.yaml'))).toBe(false);
   });
 
@@ -91,7 +92,7 @@ describe.each([
     });
     expect(watch.polling).toBe(true);
     await writeFile(join(dir, 'deploy.yaml'), 'a: 2\n');
-    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 5000 });
+    await vi.waitFor(() => expect(seen).toContain('change deploy.yaml'), { timeout: 10_000 });
   });
 });
 
@@ -121,5 +122,75 @@ describe('handleSignals', () => {
     expect(
       target.listenerCount('SIGTERM') + target.listenerCount('SIGINT') + target.listenerCount('SIGHUP'),
     ).toBe(0);
+  });
+});
+
+/** Issue 9, §1.3: the source directory itself comes and goes (real files, the daemon's watchers). */
+describe.each([
+  { name: 'dirWatcherFactory', factory: dirWatcherFactory },
+  { name: 'chokidar', factory: chokidarWatcherFactory },
+])('SourceWatch with a root guard and $name', { timeout: 30_000 }, ({ factory }) => {
+  const guarded = async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'ksail-fluxd-root-'));
+    const dir = join(parent, 'nested', 'app');
+    const [base] = makeConfig(['app']).sources;
+    const seen: string[] = [];
+    const logger = createSilentLogger();
+    const watch = new SourceWatch({
+      source: { ...base!, absolutePath: dir, ignore: [] },
+      usePolling: false,
+      watcherFactory: factory,
+      ignoreMatcher: createIgnoreMatcher,
+      rootGuard: watchRoot,
+      logger,
+      bus: createEventBus({ clock: systemClock, logger }),
+      onChange: (kind, path) => seen.push(`${kind} ${path}`),
+    });
+    cleanup.push(async () => {
+      await watch.close();
+      await rm(parent, { recursive: true, force: true });
+    });
+    return { dir, seen, watch };
+  };
+
+  it('picks up a source directory that does not exist at start-up, and then its files', async () => {
+    const { dir, seen, watch } = await guarded();
+    await watch.start();
+    await mkdir(dir, { recursive: true });
+    await vi.waitFor(() => expect(seen).toContain('addDir '), { timeout: 10_000 });
+    await writeFile(join(dir, 'cm.yaml'), 'a: 1\n');
+    await vi.waitFor(() => expect(seen.some((entry) => entry.endsWith(' cm.yaml'))).toBe(true), {
+      timeout: 10_000,
+    });
+  });
+
+  it('follows a source directory that is deleted and re-created', async () => {
+    const { dir, seen, watch } = await guarded();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'cm.yaml'), 'a: 1\n');
+    await watch.start();
+    await rm(dir, { recursive: true, force: true });
+    await vi.waitFor(() => expect(seen).toContain('unlinkDir '), { timeout: 10_000 });
+    await mkdir(dir);
+    await vi.waitFor(() => expect(seen).toContain('addDir '), { timeout: 10_000 });
+    seen.length = 0;
+    await writeFile(join(dir, 'new.yaml'), 'b: 2\n');
+    await vi.waitFor(() => expect(seen.some((entry) => entry.endsWith(' new.yaml'))).toBe(true), {
+      timeout: 10_000,
+    });
+  });
+
+  it('sees a delete and re-create that happen before it looks (the inode changed)', async () => {
+    const { dir, seen, watch } = await guarded();
+    await mkdir(dir, { recursive: true });
+    await watch.start();
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    await vi.waitFor(() => expect(seen.some((entry) => entry === 'addDir ')).toBe(true), { timeout: 10_000 });
+    seen.length = 0;
+    await writeFile(join(dir, 'after.yaml'), 'c: 3\n');
+    await vi.waitFor(() => expect(seen.some((entry) => entry.endsWith(' after.yaml'))).toBe(true), {
+      timeout: 10_000,
+    });
   });
 });
