@@ -114,6 +114,8 @@ describe.skipIf(!(await dockerAvailable()))('docker registry runtime', () => {
       const plain = await rejectionOf(runtime.up(), KsailError);
       expect(plain.code).toBe('port-taken');
       expect(plain.message).toContain(`port ${port} on 127.0.0.1`);
+      // The holder is this test process: named with its pid and command line (issue 9).
+      expect(plain.message).toContain(`taken by process ${process.pid} (`);
       expect(plain.message).toContain('registryPort');
     } finally {
       await new Promise((resolve) => server.close(resolve));

@@ -24,6 +24,7 @@ import {
   waitForHealthy,
 } from './probe.js';
 import { liveRegistryPid, processPaths } from './process-files.js';
+import { processHolder } from './port-process.js';
 import { dockerState } from './docker-state.js';
 import {
   createdByUs,
@@ -82,7 +83,7 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
     if (await portInUse(settings.port)) {
       // `auto` may have started a process registry earlier, while Docker was not answering.
       const pid = await liveRegistryPid(processPaths(settings));
-      throw portTakenError(settings.port, pid !== undefined ? { pid } : undefined);
+      throw portTakenError(settings.port, pid !== undefined ? { pid } : await processHolder(settings.port));
     }
   };
 
@@ -94,7 +95,11 @@ export const createDockerRuntime = (settings: RegistrySettings, deps: DockerRunt
       if (created) await docker.removeContainer(id, { force: true }).catch(() => undefined);
       if (isPortConflict(error)) {
         const holder = await findPortHolder(docker, settings.port, id);
-        throw portTakenError(settings.port, holder ? { container: holder } : undefined, error);
+        throw portTakenError(
+          settings.port,
+          holder ? { container: holder } : await processHolder(settings.port),
+          error,
+        );
       }
       throw error;
     }

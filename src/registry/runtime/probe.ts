@@ -86,23 +86,36 @@ export const directoryBytes = async (dir: string): Promise<number> => {
 };
 
 /** Who holds a port, when we can tell: a container Docker lists, or a ksail-fluxd registry process. */
-export type PortHolder = { container: string } | { pid: number } | undefined;
+export type PortHolder =
+  { container: string } | { pid: number } | { process: { pid: number; command: string } } | undefined;
+
+const COMMAND_LIMIT = 120;
 
 export const portTakenError = (port: number, holder: PortHolder, cause?: unknown): KsailError => {
   const [who, stop] =
     holder === undefined
-      ? ['another process', 'stop it']
+      ? // Another user's process (or another network namespace): /proc does not show it to us.
+        [`another process (\`ss -ltnp 'sport = :${port}'\` as root shows which)`, 'stop it']
       : 'container' in holder
         ? [`container ${holder.container}`, `stop that container (docker stop ${holder.container})`]
-        : [
-            `the ksail-fluxd registry process ${holder.pid} (registry.runtime: process)`,
-            // `registry down` cannot reach it while cluster.network is set (process is then refused), so kill works too.
-            `stop it (\`ksail-fluxd registry down\` with registry.runtime: process, or \`kill ${holder.pid}\`)`,
-          ];
+        : 'process' in holder
+          ? [
+              `process ${holder.process.pid} (${
+                holder.process.command.length > COMMAND_LIMIT
+                  ? `${holder.process.command.slice(0, COMMAND_LIMIT - 1)}…`
+                  : holder.process.command
+              })`,
+              `stop it (kill ${holder.process.pid})`,
+            ]
+          : [
+              `the ksail-fluxd registry process ${holder.pid} (registry.runtime: process)`,
+              // `registry down` cannot reach it while cluster.network is set (process is then refused), so kill works too.
+              `stop it (\`ksail-fluxd registry down\` with registry.runtime: process, or \`kill ${holder.pid}\`)`,
+            ];
   return new KsailError(
     'port-taken',
     `port ${port} on 127.0.0.1 is already taken by ${who}; ${stop}, or set registryPort in the config to a free port`,
-    { cause, details: { port, ...holder } },
+    { cause, details: { port, ...(holder && 'process' in holder ? holder.process : holder) } },
   );
 };
 

@@ -22,6 +22,7 @@ import {
   readLogTail,
   writeProcessConfig,
 } from './process-files.js';
+import { processHolder } from './port-process.js';
 import { registryEntity, type RegistrySettings } from './settings.js';
 import type { DownOptions, DownResult, RegistryRuntime, RegistryState, UpOptions } from './types.js';
 
@@ -148,7 +149,9 @@ export const createProcessRuntime = (
    */
   const startFresh = (): Promise<number> =>
     (starting ??= (async () => {
-      if (await portInUse(settings.port)) throw portTakenError(settings.port, undefined);
+      if (await portInUse(settings.port)) {
+        throw portTakenError(settings.port, await processHolder(settings.port));
+      }
       const pid = await spawn();
       await waitHealthy(pid);
       return pid;
