@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'lock-timeout'
   | 'disk-full'
   | 'cluster-unreachable'
+  | 'cluster-not-configured'
   | 'cluster-http'
   | 'flux-disabled'
   | 'flux-missing'

@@ -136,6 +136,8 @@ export const registerPushCommand: CommandRegistrar = (program, context) => {
 const formatPatch = (source: string, patch: AfterPushResult): string => {
   if (patch.patched) return `${source}  tag patched: OCIRepository ${source} now at ${patch.revision}`;
   if (patch.code === 'flux-disabled') return `${source}  tag not patched: ${patch.reason}`;
+  if (patch.code === 'cluster-not-configured')
+    return `${source}  no cluster: tag not patched (${patch.reason})`;
   return `${source}  cluster not reachable; tag not patched (the daemon or "ksail-fluxd apply" will catch up): ${patch.reason}`;
 };
 

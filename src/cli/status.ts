@@ -124,14 +124,24 @@ const requestRow = (request: RequestView): string[] => {
   ];
 };
 
+const clusterLine = (cluster: DaemonStatus['cluster']): string => {
+  const detail = cluster.lastError ? ` (${oneLine(cluster.lastError)})` : '';
+  switch (cluster.state) {
+    case 'not-used':
+      return 'not used (gitOpsEngine is not Flux): tags not patched';
+    case 'not-configured':
+      return `no cluster: tags not patched${detail}`;
+    default:
+      return cluster.reachable ? 'reachable' : `unreachable${detail}`;
+  }
+};
+
 /** The readable status: a header block, a table of sources and a table of recent requests. */
 export const formatStatus = (status: DaemonStatus): string[] => {
   const registry = `${status.registry.status} at ${status.registry.endpoint}${
     status.registry.lastError ? ` (${oneLine(status.registry.lastError)})` : ''
   }`;
-  const cluster = status.cluster.reachable
-    ? 'reachable'
-    : `unreachable${status.cluster.lastError ? ` (${oneLine(status.cluster.lastError)})` : ''}`;
+  const cluster = clusterLine(status.cluster);
   const lines = [
     `ksail-fluxd ${status.version} (pid ${status.pid}), running since ${time(status.startedAt)}`,
     ...table([

@@ -240,6 +240,16 @@ export const createDaemon = (deps: DaemonDeps): Daemon => {
     ...(deps.listVersions ? { listVersions: deps.listVersions } : {}),
     ui: () => (ui ? { url: ui.url } : undefined),
     assertCanReconcile: () => assertFluxEnabled(config),
+    fluxEnabled: () => fluxEnabled(config),
+    // flux.reconcileTimeout bounds each request's wait for Flux, once per round of flux.concurrency requests; the
+    // margin covers the slot hand-over. The CLI's own limit (cli/reconcile.ts daemonWaitLimit) is longer.
+    waitLimit: {
+      clock,
+      ms: (requests) =>
+        config.flux.reconcileTimeoutMs *
+          Math.ceil(Math.max(1, requests) / Math.max(1, config.flux.concurrency)) +
+        5000,
+    },
     status: () => ({
       pid: deps.pid ?? process.pid,
       version: deps.version,

@@ -6,7 +6,13 @@ import type { DaemonEvent } from './control/control-types.js';
 export type DaemonEventType = DaemonEvent['type'];
 
 export interface EventBus {
-  emit(type: DaemonEventType, source?: string, data?: Record<string, unknown>): DaemonEvent;
+  /** `level` overrides the event type's log level (a repeated, expected condition logs at debug). */
+  emit(
+    type: DaemonEventType,
+    source?: string,
+    data?: Record<string, unknown>,
+    level?: 'debug' | 'info' | 'warn' | 'error',
+  ): DaemonEvent;
   /** Returns the unsubscribe function. */
   subscribe(listener: (event: DaemonEvent) => void): () => void;
 }
@@ -35,14 +41,15 @@ const LOG: Record<DaemonEventType, { level: 'debug' | 'info' | 'warn' | 'error';
 export const createEventBus = (options: { clock: Clock; logger: Logger }): EventBus => {
   const listeners = new Set<(event: DaemonEvent) => void>();
   return {
-    emit: (type, source, data = {}) => {
+    emit: (type, source, data = {}, levelOverride) => {
       const event: DaemonEvent = {
         type,
         at: new Date(options.clock.now()).toISOString(),
         ...(source === undefined ? {} : { source }),
         data,
       };
-      const { level, message } = LOG[type];
+      const { message } = LOG[type];
+      const level = levelOverride ?? LOG[type].level;
       const failed = type === 'reconcile-finished' && data.outcome === 'failed';
       // winston would merge a `message` key into the fixed message text, so data never goes in as `message`.
       const { message: detail, ...rest } = data;

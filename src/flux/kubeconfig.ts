@@ -30,7 +30,7 @@ export const kubeconfigFiles = (options: KubeconfigOptions): string[] => {
 
 const noKubeconfig = (files: string[]): KsailError =>
   new KsailError(
-    'cluster-unreachable',
+    'cluster-not-configured',
     `no kubeconfig found (looked at ${files.join(', ')}); create the cluster (ksail cluster create), set KUBECONFIG, or set cluster.kubeconfig in ksail-fluxd.yaml`,
   );
 

@@ -88,7 +88,7 @@ describe('ksail-fluxd push against a real registry', () => {
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^app {2}1\.0\.0 /);
-    expect(result.stdout).toContain('app  cluster not reachable; tag not patched');
+    expect(result.stdout).toContain('app  no cluster: tag not patched (no kubeconfig found');
     expect(await tags(project.repository)).toEqual(['1.0.0']);
   });
 

@@ -3,6 +3,8 @@ import { describeError, isKsailError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { DaemonStatus } from '../control/control-types.js';
 
+type ClusterState = 'reachable' | 'unreachable' | 'not-configured';
+
 export interface ClusterHealthOptions {
   clock: Clock;
   logger?: Logger;
@@ -28,6 +30,8 @@ export interface ClusterHealthOptions {
 export class ClusterHealth {
   reachable = true;
   lastError: string | undefined;
+  private notConfigured = false;
+  private notConfiguredSaid = false;
   private readonly options: ClusterHealthOptions | undefined;
   /** Cluster operations in flight; the probe runs while there is one. */
   private active = 0;
@@ -42,18 +46,29 @@ export class ClusterHealth {
   markReachable(): void {
     this.answeredAt += 1;
     this.reachable = true;
+    this.notConfigured = false;
     this.lastError = undefined;
   }
 
-  markUnreachable(error: unknown): void {
+  /**
+   * The cluster did not answer, or none is configured (no kubeconfig). Returns the log level for it: no cluster
+   * is a normal state for push-only use, so it is said once at warn and then at debug (issue 9, §2).
+   */
+  markUnreachable(error: unknown): 'error' | 'warn' | 'debug' {
     this.reachable = false;
     this.lastError = describeError(error);
+    this.notConfigured = isKsailError(error, 'cluster-not-configured');
+    if (!this.notConfigured) return 'error';
+    const level = this.notConfiguredSaid ? 'debug' : 'warn';
+    this.notConfiguredSaid = true;
+    return level;
   }
 
   /** A failure that is not about reachability (RBAC, Flux missing): the cluster answered. */
   markFailed(error: unknown): void {
     this.answeredAt += 1;
     this.reachable = true;
+    this.notConfigured = false;
     this.lastError = describeError(error);
   }
 
@@ -101,7 +116,16 @@ export class ClusterHealth {
     }
   }
 
+  get state(): ClusterState {
+    if (this.notConfigured) return 'not-configured';
+    return this.reachable ? 'reachable' : 'unreachable';
+  }
+
   view(): DaemonStatus['cluster'] {
-    return { reachable: this.reachable, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    return {
+      reachable: this.reachable,
+      state: this.state,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
   }
 }

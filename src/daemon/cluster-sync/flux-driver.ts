@@ -121,7 +121,9 @@ export const createFluxDriver = (options: FluxDriverOptions): FluxDriver & { clo
       // The cluster went away mid-request: the daemon retries the whole request when it is back.
       const unreachable = outcomes.find(
         (outcome): outcome is { ok: false; source: string; error: KsailError } =>
-          !outcome.ok && isKsailError(outcome.error, 'cluster-unreachable'),
+          !outcome.ok &&
+          (isKsailError(outcome.error, 'cluster-unreachable') ||
+            isKsailError(outcome.error, 'cluster-not-configured')),
       );
       if (unreachable) throw unreachable.error;
       return outcomes.map((outcome) =>

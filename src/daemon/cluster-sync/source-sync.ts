@@ -254,16 +254,22 @@ export class SourceSync {
   private async writeFailed(write: TagWrite, error: unknown): Promise<void> {
     if (this.stopped()) return;
     const { health, bus, clock } = this.context;
-    if (isKsailError(error, 'cluster-unreachable')) health.markUnreachable(error);
+    let level: 'error' | 'warn' | 'debug' = 'error';
+    if (isUnreachable(error)) level = health.markUnreachable(error);
     else health.markFailed(error);
     const delayMs = backoffDelay(this.context.retry, this.writeAttempt);
     this.writeAttempt += 1;
-    bus.emit('error', this.name, {
-      code: isKsailError(error) ? error.code : 'internal',
-      error: describeError(error),
-      tag: write.version,
-      retryInMs: delayMs,
-    });
+    bus.emit(
+      'error',
+      this.name,
+      {
+        code: isKsailError(error) ? error.code : 'internal',
+        error: describeError(error),
+        tag: write.version,
+        retryInMs: delayMs,
+      },
+      level,
+    );
     await clock.sleep(delayMs, this.context.stopping).catch(() => undefined);
   }
 
@@ -296,22 +302,26 @@ export class SourceSync {
       health.markReachable();
       table.finish(entry, results, undefined);
     } catch (error) {
-      if (signal.aborted || !isKsailError(error, 'cluster-unreachable')) {
+      if (signal.aborted || !isUnreachable(error)) {
         table.finish(entry, [], error);
         return;
       }
-      health.markUnreachable(error);
+      const level = health.markUnreachable(error);
       table.requeued(entry);
       const delayMs = backoffDelay(this.context.retry, attempt);
-      bus.emit('error', this.name, {
-        code: error.code,
-        error: error.message,
-        id: entry.view.id,
-        retryInMs: delayMs,
-      });
+      bus.emit(
+        'error',
+        this.name,
+        { code: error.code, error: error.message, id: entry.view.id, retryInMs: delayMs },
+        level,
+      );
       await clock.sleep(delayMs, signal).catch(() => undefined);
       // A tag write that came in meanwhile goes first; otherwise the request runs again in its slot.
       if (!this.write && !this.stopped() && entry.phase === 'queued') await this.run(entry, attempt + 1);
     }
   }
 }
+
+/** The cluster does not answer, or none is configured yet: both are retried (a kubeconfig may appear). */
+const isUnreachable = (error: unknown): error is KsailError =>
+  isKsailError(error, 'cluster-unreachable') || isKsailError(error, 'cluster-not-configured');

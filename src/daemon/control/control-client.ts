@@ -61,6 +61,7 @@ const PASSTHROUGH: readonly ErrorCode[] = [
   'flux-missing',
   'flux-invalid-reference',
   'cluster-unreachable',
+  'cluster-not-configured',
   'cluster-http',
   'registry-unreachable',
   'registry-http',

@@ -109,7 +109,15 @@ export const DaemonStatus = z.object({
     endpoint: z.string(),
     lastError: z.string().optional(),
   }),
-  cluster: z.object({ reachable: z.boolean(), lastError: z.string().optional() }),
+  cluster: z.object({
+    reachable: z.boolean(),
+    /**
+     * not-configured: no kubeconfig (push-only use; tags are not patched); not-used: gitOpsEngine is not Flux.
+     * Optional: an older daemon does not send it.
+     */
+    state: z.enum(['reachable', 'unreachable', 'not-configured', 'not-used']).optional(),
+    lastError: z.string().optional(),
+  }),
   sources: z.array(SourceStatus),
   recentRequests: z.array(RequestView),
 });

@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import type { ResolvedSource } from '../../config/schema.js';
 import { KsailError, describeError, isKsailError } from '../../errors.js';
 import { planPrune } from '../../registry/prune.js';
@@ -32,6 +33,10 @@ export interface ControlParts {
   listVersions?: (repository: string) => Promise<VersionInfo[]>;
   /** The dashboard's URL, when it runs. */
   ui?(): UiView | undefined;
+  /** Whether the daemon drives a cluster at all (gitOpsEngine: Flux); status says "not used" otherwise. */
+  fluxEnabled?(): boolean;
+  /** How long a reconcile with wait may take for this many requests. */
+  waitLimit?: { clock: Clock; ms(requests: number): number };
 }
 
 /** The newest finished request of `name` (recent() is newest first), and the newest revision Flux applied. */
@@ -84,6 +89,25 @@ const selectNames = (parts: ControlParts, requested: readonly string[]): string[
 const withoutUndefined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 
+/** Waits for the requests, but no longer than flux.reconcileTimeout: then a coded timeout names what is left. */
+const waitBounded = async (parts: ControlParts, done: Promise<void>, ids: string[]): Promise<void> => {
+  const limit = parts.waitLimit;
+  if (!limit) return done;
+  const ms = limit.ms(ids.length);
+  let cancel = (): void => undefined;
+  const timedOut = new Promise<true>((resolve) => (cancel = limit.clock.after(ms, () => resolve(true))));
+  const late = await Promise.race([done.then(() => false), timedOut]);
+  cancel();
+  if (!late) return;
+  const open = ids.flatMap((id) => parts.sync.get(id) ?? []).filter((view) => !view.finishedAt);
+  const cluster = parts.sync.cluster();
+  throw new KsailError(
+    'reconcile-timeout',
+    `${open.map((view) => `request ${view.id} (${view.sources.join(', ')}) is still ${view.outcome}`).join('; ') || 'the requests did not finish'} after ${Math.round(ms / 1000)} s (flux.reconcileTimeout)${cluster.reachable ? '' : `; the cluster does not answer: ${cluster.lastError ?? 'unreachable'}`}. The daemon keeps the requests; "ksail-fluxd status" shows them`,
+    { details: { ids } },
+  );
+};
+
 /** The daemon's side of the control API (status, reconcile, pause, push, events). */
 export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
   status: () => {
@@ -91,7 +115,8 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
     return {
       ...parts.status(),
       registry: parts.registry.view(),
-      cluster: parts.sync.cluster(),
+      cluster:
+        parts.fluxEnabled?.() === false ? { reachable: false, state: 'not-used' } : parts.sync.cluster(),
       sources: [...parts.runtimes().values()].map(({ source, pipeline }): SourceStatus => {
         const tagPatched = parts.sync.tagPatched(source.name);
         const timings = parts.timeline.of(source.name);
@@ -117,8 +142,16 @@ export const createDaemonControl = (parts: ControlParts): DaemonControl => ({
     const names = selectNames(parts, body.sources);
     const runtimes = parts.runtimes();
     const sources = names.flatMap((name) => runtimes.get(name)?.source ?? []);
+    const cluster = parts.sync.cluster();
+    if (cluster.state === 'not-configured') {
+      // Say at once why nothing can happen, instead of a request that stays pending (issue 9, §1.4).
+      throw new KsailError(
+        'cluster-not-configured',
+        `cannot reconcile: no cluster is configured (${cluster.lastError ?? 'no kubeconfig'}); the daemon only pushes. Create the cluster or set cluster.kubeconfig, then run "ksail-fluxd reconcile" again`,
+      );
+    }
     const { ids, done } = parts.sync.trigger(sources, (name) => runtimes.get(name)?.pipeline.version);
-    if (body.wait) await done;
+    if (body.wait) await waitBounded(parts, done, ids);
     return { requests: ids.flatMap((id) => parts.sync.get(id) ?? []) };
   },
 

@@ -28,11 +28,12 @@ describe('cluster health probe', () => {
     const tracked = health.track(() => write.promise);
 
     await clock.advance(499);
-    expect(health.view()).toEqual({ reachable: true });
+    expect(health.view()).toEqual({ reachable: true, state: 'reachable' });
     await clock.advance(1);
     await settle();
     expect(health.view()).toEqual({
       reachable: false,
+      state: 'unreachable',
       lastError: 'cluster "fake" at https://127.0.0.1:6443 did not answer',
     });
 

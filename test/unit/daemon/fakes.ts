@@ -124,7 +124,11 @@ export class FakeFlux implements FluxDriver {
   /** The options of every ensure and patch call, in order. */
   readonly moveOptions: (TagMoveOptions | undefined)[] = [];
 
+  /** While set, every call throws it (a missing kubeconfig, say). */
+  failure: Error | undefined;
+
   private check(): void {
+    if (this.failure) throw this.failure;
     if (!this.reachable) throw new KsailError('cluster-unreachable', 'the cluster does not answer');
   }
 
