@@ -1,5 +1,6 @@
 import type { ResolvedSource } from '../config/schema.js';
-import { createControlClient, knownErrorCode, type ControlClient } from '../daemon/control/control-client.js';
+import { createControlClient, type ControlClient } from '../daemon/control/control-client.js';
+import { knownErrorCode } from '../daemon/control/control-errors.js';
 import { resolveSocketPath } from '../daemon/control/socket-path.js';
 import { isKsailError, type ErrorCode } from '../errors.js';
 import type { ResolvedConfig } from '../config/schema.js';

@@ -10,7 +10,8 @@ import { ClusterHealth } from './cluster-health.js';
 import type { FluxDriver, ObservedSource, RolledBack } from './flux-driver-types.js';
 import type { RollbackResult } from '../../publish/rollback.js';
 import { RequestTable, type Expected } from './requests.js';
-import { SourceSync, type SyncContext } from './source-sync.js';
+import { SourceSync } from './source-sync.js';
+import type { SyncContext } from './sync-context.js';
 
 export interface ClusterSyncOptions {
   flux: FluxDriver;

@@ -1,31 +1,11 @@
-import type { Clock } from '../../clock.js';
-import type { Limiter } from '../../concurrency.js';
 import type { ResolvedSource } from '../../config/schema.js';
 import { describeError, isKsailError, KsailError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
-import { mergeRequests, type ReconcileMode } from '../../model/reconciliation-request.js';
-import { backoffDelay, type RetryPolicy } from '../../retry.js';
-import type { EventBus } from '../event-bus.js';
-import type { ClusterHealth } from './cluster-health.js';
-import type { FluxDriver, RolledBack } from './flux-driver-types.js';
+import { mergeRequests } from '../../model/reconciliation-request.js';
+import { backoffDelay } from '../../retry.js';
+import type { RolledBack } from './flux-driver-types.js';
 import type { RollbackResult } from '../../publish/rollback.js';
-import type { Expected, RequestEntry, RequestTable } from './requests.js';
-
-/** What every source's sync shares: the Flux port, the request table, the reconcile slots and the mode. */
-export interface SyncContext {
-  flux: FluxDriver;
-  table: RequestTable;
-  /** flux.concurrency reconciles at once, daemon-wide. */
-  slots: Limiter;
-  health: ClusterHealth;
-  bus: EventBus;
-  clock: Clock;
-  logger: Logger;
-  retry: RetryPolicy;
-  mode(): ReconcileMode;
-  /** Aborted by close(): tag writes stop retrying. */
-  stopping: AbortSignal;
-}
+import type { Expected, RequestEntry } from './requests.js';
+import type { SyncContext } from './sync-context.js';
 
 interface TagWrite {
   version: string;
