@@ -5,7 +5,7 @@ import { UiView } from '../../src/daemon/control/control-types.js';
 import { browserMissing, launchBrowser } from '../support/browser.js';
 import { configMap } from '../support/project.js';
 import { describeRealCluster } from '../support/real-cluster/index.js';
-import { realClusterView, uniqueName, type RealClusterView } from '../support/real-cluster/view.js';
+import { realClusterNamespaces, type RealClusterView } from '../support/real-cluster/view.js';
 import {
   createCleanup,
   createDaemonProject,
@@ -46,11 +46,9 @@ describeBoth('the dashboard on real Flux, Manual mode (e2e)', (cluster) => {
 
   beforeAll(async () => {
     await ensureBuilt();
-    const fluxNamespace = uniqueName('flux');
-    target = uniqueName('apps');
-    view = realClusterView(cluster, fluxNamespace);
-    await view.createNamespace(fluxNamespace);
-    await view.createNamespace(target);
+    const namespaces = await realClusterNamespaces(cluster);
+    const fluxNamespace = namespaces.fluxNamespace;
+    ({ view, target } = namespaces);
     cleanup.add(() => view.deleteFluxObjects());
     project = await createDaemonProject({
       registryPort: registryPort(),

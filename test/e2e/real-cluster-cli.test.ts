@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
 import { configMap, createTestProject, type TestProject } from '../support/project.js';
 import { describeRealCluster } from '../support/real-cluster/index.js';
-import { realClusterView, uniqueName, type RealClusterView } from '../support/real-cluster/view.js';
+import { realClusterNamespaces, type RealClusterView } from '../support/real-cluster/view.js';
 import { tempDirs } from '../support/temp-dirs.js';
 import { createCleanup, ensureBuilt, registryPort, runCli } from './daemon-harness.js';
 import { registryTags } from './daemon-readers.js';
@@ -41,11 +41,9 @@ describeRealCluster('the CLI on real Flux (e2e)', (cluster) => {
 
   beforeAll(async () => {
     await ensureBuilt();
-    const fluxNamespace = uniqueName('flux');
-    target = uniqueName('apps');
-    view = realClusterView(cluster, fluxNamespace);
-    await view.createNamespace(fluxNamespace);
-    await view.createNamespace(target);
+    const namespaces = await realClusterNamespaces(cluster);
+    const fluxNamespace = namespaces.fluxNamespace;
+    ({ view, target } = namespaces);
     cleanup.add(() => view.deleteFluxObjects());
     project = await createTestProject({
       registryPort: registryPort(),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { DaemonEvent, ReconcileResponse } from '../../src/daemon/control/control-types.js';
 import { configMap } from '../support/project.js';
 import { describeRealCluster, type RealClusterInfo } from '../support/real-cluster/index.js';
-import { realClusterView, uniqueName, type RealClusterView } from '../support/real-cluster/view.js';
+import { realClusterNamespaces, type RealClusterView } from '../support/real-cluster/view.js';
 import {
   createCleanup,
   createDaemonProject,
@@ -42,11 +42,7 @@ const setUp = async (
   args: string[] = [],
 ): Promise<Setup> => {
   await ensureBuilt();
-  const fluxNamespace = uniqueName('flux');
-  const target = uniqueName('apps');
-  const view = realClusterView(cluster, fluxNamespace);
-  await view.createNamespace(fluxNamespace);
-  await view.createNamespace(target);
+  const { view, fluxNamespace, target } = await realClusterNamespaces(cluster);
   cleanup.add(() => view.deleteFluxObjects());
   const project = await createDaemonProject({
     registryPort: registryPort(),

@@ -3,7 +3,7 @@ import type { DaemonEvent } from '../../src/daemon/control/control-types.js';
 import { startFakeCluster } from '../support/fake-cluster/index.js';
 import { configMap } from '../support/project.js';
 import { describeRealCluster } from '../support/real-cluster/index.js';
-import { realClusterView, uniqueName } from '../support/real-cluster/view.js';
+import { realClusterNamespaces } from '../support/real-cluster/view.js';
 import {
   createCleanup,
   createDaemonProject,
@@ -164,11 +164,7 @@ describe('ksail-fluxd rollback on the fake cluster (e2e)', () => {
 
 describeRealCluster('ksail-fluxd rollback on real Flux (e2e)', (cluster) => {
   rollbackSuite(async () => {
-    const fluxNamespace = uniqueName('flux');
-    const targetNamespace = uniqueName('apps');
-    const view = realClusterView(cluster, fluxNamespace);
-    await view.createNamespace(fluxNamespace);
-    await view.createNamespace(targetNamespace);
+    const { view, fluxNamespace, target: targetNamespace } = await realClusterNamespaces(cluster);
     return {
       kubeconfigPath: cluster.kubeconfigPath,
       fluxNamespace,

@@ -61,3 +61,15 @@ export const realClusterView = (cluster: RealClusterInfo, fluxNamespace: string)
 };
 
 export type RealClusterView = ReturnType<typeof realClusterView>;
+
+/** A Flux namespace and a target namespace of their own on the real cluster, created, with a view of them. */
+export const realClusterNamespaces = async (
+  cluster: RealClusterInfo,
+): Promise<{ view: RealClusterView; fluxNamespace: string; target: string }> => {
+  const fluxNamespace = uniqueName('flux');
+  const target = uniqueName('apps');
+  const view = realClusterView(cluster, fluxNamespace);
+  await view.createNamespace(fluxNamespace);
+  await view.createNamespace(target);
+  return { view, fluxNamespace, target };
+};
